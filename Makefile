@@ -1,0 +1,60 @@
+# klantreis: `make demo` and `make test` work on a fresh clone; they set up everything they need.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.9
+DEMO_DIR ?= demo-workspace
+
+.PHONY: help setup system demo test test-fast lint typecheck format bench clean
+
+help:
+	@echo "make demo       build the demo workspace and show it"
+	@echo "make test       lint, typecheck and run the whole test suite (DuckDB and Spark)"
+	@echo "make test-fast  the test suite without Spark"
+	@echo "make lint       ruff lint and format check"
+	@echo "make typecheck  mypy on the package"
+	@echo "make format     format the code with ruff"
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"klantreis needs Python 3.11, found {sys.version.split()[0]}"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP) system
+
+# System packages (a JDK for Spark). Installed by the project, never by hand.
+system:
+	@bash scripts/setup-system.sh
+
+demo: setup
+	rm -rf $(DEMO_DIR)
+	$(BIN)/klantreis init $(DEMO_DIR) --template five-phases
+	@echo
+	@echo "Demo workspace ready in $(DEMO_DIR). Try:"
+	@echo "  $(BIN)/klantreis -w $(DEMO_DIR) journeys"
+	@echo "  $(BIN)/klantreis templates"
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+test: setup lint typecheck
+	$(BIN)/pytest --cov=klantreis --cov-report=term:skip-covered -q
+
+test-fast: $(STAMP)
+	KLANTREIS_SKIP_SPARK=1 $(BIN)/pytest -q -x
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache .coverage

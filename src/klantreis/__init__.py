@@ -1,0 +1,68 @@
+"""klantreis: customer journey mapping and journey analytics.
+
+import klantreis
+ws = klantreis.init("my-workspace", template="five-phases")
+ws = klantreis.open("my-workspace")
+journey = ws.journey()
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .errors import (
+    JourneyNotFound,
+    JourneyValidationError,
+    KlantreisError,
+    Problem,
+    TemplateNotFound,
+    WorkspaceExists,
+    WorkspaceNotFound,
+)
+from .model import (
+    Journey,
+    Lanes,
+    LocalText,
+    MatchRule,
+    Persona,
+    Segment,
+    Stage,
+    Touchpoint,
+    dump_journey,
+    list_templates,
+    load_journey,
+    load_template,
+    parse_journey,
+    save_journey,
+)
+from .store import Workspace
+from .store import init_workspace as init
+from .store import open_workspace as open
+
+__all__ = [
+    "Journey",
+    "JourneyNotFound",
+    "JourneyValidationError",
+    "KlantreisError",
+    "Lanes",
+    "LocalText",
+    "MatchRule",
+    "Persona",
+    "Problem",
+    "Segment",
+    "Stage",
+    "TemplateNotFound",
+    "Touchpoint",
+    "Workspace",
+    "WorkspaceExists",
+    "WorkspaceNotFound",
+    "__version__",
+    "dump_journey",
+    "init",
+    "list_templates",
+    "load_journey",
+    "load_template",
+    "open",
+    "parse_journey",
+    "save_journey",
+]

@@ -1,0 +1,190 @@
+"""A workspace: one directory with a config file, its journeys and an embedded database.
+
+    my-workspace/
+      klantreis.yaml        config: name, default language, default journey
+      journeys/*.yaml       one file per journey (the designed journeys)
+      data/                 the measured data (embedded DuckDB database and Parquet files)
+
+Commands act on the workspace in the current directory, the one given with ``--workspace``
+or the one in ``KLANTREIS_WORKSPACE``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from ruamel.yaml import YAML
+
+from ..errors import JourneyNotFound, WorkspaceExists, WorkspaceNotFound
+from ..model import Journey, load_journey, load_template, save_journey
+
+__all__ = ["CONFIG_FILE", "Workspace", "find_workspace", "init_workspace", "open_workspace"]
+
+CONFIG_FILE = "klantreis.yaml"
+ENV_VAR = "KLANTREIS_WORKSPACE"
+
+
+class Workspace:
+    """An open workspace. Create with :func:`klantreis.init` or :func:`klantreis.open`."""
+
+    def __init__(self, root: Path, config: dict[str, Any]) -> None:
+        self.root = root
+        self.config = config
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.root)!r})"
+
+    # -- layout ----------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return str(self.config.get("name") or self.root.name)
+
+    @property
+    def lang(self) -> Literal["en", "nl"]:
+        return "nl" if self.config.get("lang") == "nl" else "en"
+
+    @property
+    def journeys_dir(self) -> Path:
+        return self.root / "journeys"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "klantreis.duckdb"
+
+    # -- journeys --------------------------------------------------------------------------
+    def journey_ids(self) -> list[str]:
+        return sorted(p.stem for p in self.journeys_dir.glob("*.yaml"))
+
+    def journey_path(self, journey_id: str) -> Path:
+        return self.journeys_dir / f"{journey_id}.yaml"
+
+    def journeys(self) -> list[Journey]:
+        return [self.journey(i) for i in self.journey_ids()]
+
+    def journey(self, journey_id: str | None = None) -> Journey:
+        """A journey by id; without an id the default (or only) journey."""
+        if journey_id is None:
+            journey_id = self.default_journey_id()
+        path = self.journey_path(journey_id)
+        if not path.is_file():
+            known = ", ".join(self.journey_ids()) or "(none)"
+            raise JourneyNotFound(
+                f"No journey {journey_id!r} in workspace {str(self.root)!r}. Known journeys: {known}.",
+                hint="add one with 'klantreis init --template NAME' or copy a YAML file into journeys/.",
+            )
+        return load_journey(path)
+
+    def default_journey_id(self) -> str:
+        configured = self.config.get("default_journey")
+        if configured:
+            return str(configured)
+        ids = self.journey_ids()
+        if len(ids) == 1:
+            return ids[0]
+        if not ids:
+            raise JourneyNotFound(
+                f"Workspace {str(self.root)!r} has no journey.",
+                hint="analyses still work on raw event names with --level event; "
+                "add a journey with 'klantreis init --template NAME'.",
+            )
+        raise JourneyNotFound(
+            f"Workspace {str(self.root)!r} has several journeys ({', '.join(ids)}); name one.",
+            hint="pass --journey ID, or set default_journey in klantreis.yaml.",
+        )
+
+    def save_journey(self, journey: Journey) -> Path:
+        return save_journey(journey, self.journey_path(journey.id))
+
+    def add_template(self, name: str, lang: str = "en") -> Journey:
+        """Copy a shipped template into the workspace's journeys and return it."""
+        from ..model import template_path
+
+        src = template_path(name, lang)
+        journey = load_template(name, lang)
+        dest = self.journey_path(journey.id)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(src.read_bytes())
+        return journey
+
+    # -- config ----------------------------------------------------------------------------
+    def save_config(self) -> None:
+        _write_config(self.root / CONFIG_FILE, self.config)
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="rt")
+    y.indent(mapping=2, sequence=4, offset=2)
+    return y
+
+
+def _write_config(path: Path, config: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        _yaml().dump(config, fh)
+    tmp.replace(path)
+
+
+def find_workspace(path: str | Path | None = None) -> Path:
+    """The workspace root: ``path``, else ``$KLANTREIS_WORKSPACE``, else cwd or a parent of it."""
+    if path is None and os.environ.get(ENV_VAR):
+        path = os.environ[ENV_VAR]
+    if path is not None:
+        root = Path(path).expanduser().resolve()
+        if not (root / CONFIG_FILE).is_file():
+            raise WorkspaceNotFound(
+                f"{str(root)!r} is not a klantreis workspace (no {CONFIG_FILE}).",
+                hint=f"create one with 'klantreis init {path}'.",
+            )
+        return root
+    here = Path.cwd().resolve()
+    for candidate in [here, *here.parents]:
+        if (candidate / CONFIG_FILE).is_file():
+            return candidate
+    raise WorkspaceNotFound(
+        f"No klantreis workspace in {str(here)!r} or its parents.",
+        hint=f"create one with 'klantreis init DIR', or pass --workspace DIR (or set {ENV_VAR}).",
+    )
+
+
+def open_workspace(path: str | Path | None = None) -> Workspace:
+    """Open an existing workspace (see :func:`find_workspace` for how it is found)."""
+    root = find_workspace(path)
+    with (root / CONFIG_FILE).open(encoding="utf-8") as fh:
+        config = _yaml().load(fh) or {}
+    return Workspace(root, dict(config))
+
+
+def init_workspace(
+    path: str | Path,
+    *,
+    template: str | None = None,
+    lang: Literal["en", "nl"] = "en",
+    name: str | None = None,
+) -> Workspace:
+    """Create a workspace; with ``template`` it starts with that journey.
+
+    Without a template the workspace has no journey: analyses then work on raw event names.
+    """
+    root = Path(path).expanduser().resolve()
+    if (root / CONFIG_FILE).exists():
+        raise WorkspaceExists(
+            f"{str(root)!r} is already a klantreis workspace.",
+            hint="open it with klantreis.open(path), or choose another directory.",
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "journeys").mkdir(exist_ok=True)
+    (root / "data").mkdir(exist_ok=True)
+    config: dict[str, Any] = {"name": name or root.name, "lang": lang}
+    _write_config(root / CONFIG_FILE, config)
+    ws = Workspace(root, config)
+    if template is not None:
+        journey = ws.add_template(template, lang)
+        ws.config["default_journey"] = journey.id
+        ws.save_config()
+    return ws
