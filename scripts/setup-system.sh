@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system packages klantreis needs for its full test suite:
 #   - a Java runtime (OpenJDK 17) for PySpark's local mode
+#   - Debian's Chromium and the DejaVu fonts, to render maps and reports to PNG and PDF
 # Only what is missing is installed. Needs root (or sudo) for apt-get.
 set -euo pipefail
 
 need=()
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
+test -x /usr/bin/chromium || need+=(chromium)
+test -d /usr/share/fonts/truetype/dejavu || need+=(fonts-dejavu-core)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
