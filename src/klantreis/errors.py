@@ -15,8 +15,17 @@ error shape) and a message that names what failed, the value, what was allowed a
     │   └── TemplateNotFound            template_not_found
     ├── DataError                       data
     │   └── IngestError                 ingest
-    └── EngineError                     engine
-        └── EngineNotAvailable          engine_not_available
+    ├── EngineError                     engine
+    │   └── EngineNotAvailable          engine_not_available
+    ├── AccessError                     access           (web app and HTTP API)
+    │   ├── NotAuthenticated            unauthenticated  (HTTP 401)
+    │   ├── PermissionDenied            forbidden        (HTTP 403)
+    │   ├── InvalidLink                 invalid_link     (HTTP 403; forged or expired link)
+    │   └── RateLimited                 rate_limited     (HTTP 429)
+    ├── NotFound                        not_found        (HTTP 404)
+    └── ConflictError                   conflict         (HTTP 409)
+        ├── VersionConflict             version_conflict (a stale save of a journey)
+        └── CooldownActive              cooldown         (survey asked again too soon)
 
 Usage errors exit 2; every other error exits 1.
 """
@@ -28,17 +37,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "AccessError",
+    "ConflictError",
+    "CooldownActive",
     "DataError",
     "EngineError",
     "EngineNotAvailable",
     "IngestError",
+    "InvalidLink",
     "JourneyError",
     "JourneyNotFound",
     "JourneyValidationError",
     "KlantreisError",
+    "NotAuthenticated",
+    "NotFound",
+    "PermissionDenied",
     "Problem",
+    "RateLimited",
     "TemplateNotFound",
     "UsageError",
+    "VersionConflict",
     "WorkspaceError",
     "WorkspaceExists",
     "WorkspaceLocked",
@@ -179,3 +197,39 @@ class EngineError(KlantreisError):
 
 class EngineNotAvailable(EngineError):
     code = "engine_not_available"
+
+
+class AccessError(KlantreisError):
+    code = "access"
+
+
+class NotAuthenticated(AccessError):
+    code = "unauthenticated"
+
+
+class PermissionDenied(AccessError):
+    code = "forbidden"
+
+
+class InvalidLink(AccessError):
+    code = "invalid_link"
+
+
+class RateLimited(AccessError):
+    code = "rate_limited"
+
+
+class NotFound(KlantreisError):
+    code = "not_found"
+
+
+class ConflictError(KlantreisError):
+    code = "conflict"
+
+
+class VersionConflict(ConflictError):
+    code = "version_conflict"
+
+
+class CooldownActive(ConflictError):
+    code = "cooldown"
