@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from klantreis import __version__
+from klantreis.cli import cli
+
+
+def run(*args: str, cwd: Path | None = None):
+    runner = CliRunner()
+    if cwd is None:
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+    import os
+
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def test_version_and_help():
+    assert run("--version").output.strip() == f"klantreis, version {__version__}"
+    out = run("--help").output
+    for command in ("init", "templates", "validate", "journeys"):
+        assert command in out
+
+
+def test_python_dash_m_works():
+    done = subprocess.run(
+        [sys.executable, "-m", "klantreis", "--version"], capture_output=True, text=True
+    )
+    assert done.returncode == 0
+    assert __version__ in done.stdout
+
+
+def test_init_then_journeys_as_json(tmp_path: Path):
+    r = run("init", str(tmp_path / "ws"), "--template", "five-phases")
+    assert r.exit_code == 0, r.output
+    assert "journey five-phases" in r.output
+    r = run("--workspace", str(tmp_path / "ws"), "journeys", "--format", "json")
+    rows = json.loads(r.output)
+    assert rows == [
+        {
+            "journey": "five-phases",
+            "name": "Webshop customer journey (five phases)",
+            "kind": "full",
+            "lang": "en",
+            "stages": 5,
+            "touchpoints": 12,
+            "personas": 2,
+        }
+    ]
+
+
+def test_templates_csv_has_header_and_rows():
+    r = run("templates", "--format", "csv", "--lang", "en")
+    lines = r.output.strip().splitlines()
+    assert lines[0] == "template,lang,title,stages,touchpoints,description"
+    assert any(line.startswith("five-phases,en,") for line in lines[1:])
+
+
+def test_validate_reports_problems_and_exits_1(tmp_path: Path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\nname: X\nstages:\n  - id: a\n    name: {en: A, nl: A}\n    order: 2\n")
+    r = run("validate", str(bad), "--format", "json")
+    assert r.exit_code == 1
+    problems = json.loads(r.output)
+    assert problems[0]["code"] == "stage_order"
+    assert problems[0]["line"] == 6
+    assert problems[0]["file"] == str(bad)
+
+
+def test_data_error_exits_1_usage_error_exits_2(tmp_path: Path):
+    r = run("--workspace", str(tmp_path / "missing"), "journeys")
+    assert r.exit_code == 1
+    assert r.output.startswith("Error: ")
+    assert "Traceback" not in r.output
+    r = run("journeys", "--format", "xml")
+    assert r.exit_code == 2
