@@ -1,0 +1,22 @@
+"""Pure functions from journeys and results to HTML, SVG, PNG, PDF and slides.
+
+Compute, then draw: nothing here queries data. Measured numbers come in as a
+:class:`MeasuredJourney` (plain data, see ``measured.py``); charts take the analyses' result
+frames. ``render_*`` returns the content, ``save_*`` writes a file and picks the format by suffix.
+"""
+
+from .mapdata import MapData, map_data
+from .maps import MAP_FORMATS, render_map, save_map
+from .measured import MeasuredJourney, TouchpointMeasure
+from .raster import Browser
+
+__all__ = [
+    "MAP_FORMATS",
+    "Browser",
+    "MapData",
+    "MeasuredJourney",
+    "TouchpointMeasure",
+    "map_data",
+    "render_map",
+    "save_map",
+]
