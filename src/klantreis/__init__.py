@@ -10,6 +10,16 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .engine import (
+    CoverageQuery,
+    FunnelQuery,
+    PathsQuery,
+    Query,
+    Result,
+    Source,
+    TransitionsQuery,
+    analyze,
+)
 from .errors import (
     JourneyNotFound,
     JourneyValidationError,
@@ -40,6 +50,8 @@ from .store import init_workspace as init
 from .store import open_workspace as open
 
 __all__ = [
+    "CoverageQuery",
+    "FunnelQuery",
     "Journey",
     "JourneyNotFound",
     "JourneyValidationError",
@@ -47,16 +59,22 @@ __all__ = [
     "Lanes",
     "LocalText",
     "MatchRule",
+    "PathsQuery",
     "Persona",
     "Problem",
+    "Query",
+    "Result",
     "Segment",
+    "Source",
     "Stage",
     "TemplateNotFound",
     "Touchpoint",
+    "TransitionsQuery",
     "Workspace",
     "WorkspaceExists",
     "WorkspaceNotFound",
     "__version__",
+    "analyze",
     "dump_journey",
     "init",
     "list_templates",

@@ -1,0 +1,49 @@
+"""The engine: the only code that touches Ibis, DuckDB and Spark. One module per analysis.
+
+connect   backends (duckdb, spark, Ibis URLs)        source   the canonical tables as Ibis tables
+linking   events → touchpoints → stages, levels      filters  segment / persona / period
+query     the common options and their preparation   results  Result and Scope
+analyze   the front door and the registry of analyses
+funnel, timing, transitions, paths, scores (+ stats), gaps, pain_points, pages, loyalty, coverage
+"""
+
+from __future__ import annotations
+
+from .analyze import ANALYSES, analyze, make_query
+from .connect import ENGINES, connect, spark_session
+from .coverage import CoverageQuery, CoverageResult
+from .funnel import FunnelQuery, FunnelResult
+from .linking import LEVELS, at_level, link
+from .paths import PathsQuery, PathsResult
+from .query import Query
+from .results import Result, Scope
+from .source import Source, open_source
+from .transitions import TransitionsQuery, TransitionsResult
+
+for _q in (CoverageQuery, FunnelQuery, PathsQuery, TransitionsQuery):
+    ANALYSES[_q.analysis] = _q
+
+__all__ = [
+    "ANALYSES",
+    "ENGINES",
+    "LEVELS",
+    "CoverageQuery",
+    "CoverageResult",
+    "FunnelQuery",
+    "FunnelResult",
+    "PathsQuery",
+    "PathsResult",
+    "Query",
+    "Result",
+    "Scope",
+    "Source",
+    "TransitionsQuery",
+    "TransitionsResult",
+    "analyze",
+    "at_level",
+    "connect",
+    "link",
+    "make_query",
+    "open_source",
+    "spark_session",
+]

@@ -1,0 +1,125 @@
+"""What every analysis shares: the common options (``Query``) and their preparation.
+
+``prepare(source, query)`` resolves the journey, the level, the segment/persona filter and the
+period, and returns the events as nodes of the level (see :func:`klantreis.engine.linking.at_level`)
+restricted to the customers in scope. How the period applies is each analysis' own business
+(``Prepared.period``); ``Prepared.in_period`` is the common "events in the period" choice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import ibis
+import ibis.expr.types as ir
+
+from ..model import Journey
+from .filters import Period, customers_matching, parse_period, resolve_attributes
+from .linking import LEVELS, at_level, check_level
+from .results import Scope, jsonable
+from .source import Source
+
+__all__ = ["Prepared", "Query", "prepare"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Query:
+    """Options every analysis takes (keyword-only).
+
+    journey: a journey id (or Journey); None = the workspace's default journey, if any.
+    level: ``event`` | ``touchpoint`` | ``stage`` | ``channel``; None = the analysis' default.
+    segment / persona: ids of a segment or persona of the journey (customer attribute filters).
+    since / until: the period (ISO 8601 date or date-time; a date ``until`` is inclusive).
+    """
+
+    analysis: ClassVar[str] = ""
+    default_level: ClassVar[str] = "touchpoint"
+
+    journey: str | Journey | None = None
+    level: str | None = None
+    segment: str | None = None
+    persona: str | None = None
+    since: str | dt.date | dt.datetime | None = None
+    until: str | dt.date | dt.datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value.id if isinstance(value, Journey) else jsonable(value)
+        return out
+
+    def run(self, source: Source) -> Any:  # each analysis overrides
+        raise NotImplementedError
+
+
+@dataclass
+class Prepared:
+    source: Source
+    journey: Journey | None
+    level: str
+    period: Period
+    attributes: dict[str, Any]
+    events: ir.Table  # nodes of the level, customers in scope, ALL times
+    in_scope: ir.Table | None  # customer_id of customers in scope (None = everyone)
+    query: Query
+
+    @property
+    def in_period(self) -> ir.Table:
+        """The nodes whose timestamp lies in the period."""
+        cond = self.period.condition(self.events.timestamp)
+        return self.events if cond is None else self.events.filter(cond)
+
+    def keep_customers(self, table: ir.Table) -> ir.Table:
+        """``table`` restricted to the customers in scope (by ``customer_id``)."""
+        if self.in_scope is None:
+            return table
+        return table.semi_join(self.in_scope, "customer_id")
+
+    def scope(self) -> Scope:
+        """Counts the customers in and out of scope (customers with at least one event)."""
+        everyone = self.source.events.select("customer_id").distinct()
+        if self.in_scope is None:
+            total = int(self.source.execute(everyone.count()))
+            kept = total
+        else:
+            flagged = everyone.left_join(
+                self.in_scope.mutate(in_scope=ibis.literal(1)), "customer_id"
+            )
+            row = self.source.execute(
+                flagged.aggregate(total=flagged.count(), kept=flagged.in_scope.count())
+            )
+            total, kept = int(row["total"].iloc[0]), int(row["kept"].iloc[0])
+        j = self.journey.id if self.journey is not None else None
+        return Scope(
+            level=self.level,
+            journey=j,
+            segment=self.query.segment,
+            persona=self.query.persona,
+            attributes=self.attributes,
+            since=self.period.since.isoformat() if self.period.since else None,
+            until=self.period.until.isoformat() if self.period.until else None,
+            customers_total=total,
+            customers_in_scope=kept,
+        )
+
+
+def prepare(source: Source, query: Query) -> Prepared:
+    journey = source.journey(query.journey)
+    level = query.level or (query.default_level if journey is not None else "event")
+    if level not in LEVELS:
+        check_level(level, journey)
+    if journey is None and query.default_level in ("touchpoint", "stage") and query.level is None:
+        level = "event"
+    check_level(level, journey)
+    period = parse_period(query.since, query.until)
+    attributes = resolve_attributes(journey, segment=query.segment, persona=query.persona)
+    in_scope = customers_matching(source.customers, attributes) if attributes else None
+    events = source.events
+    if in_scope is not None:
+        events = events.semi_join(in_scope, "customer_id")
+    nodes = at_level(events, journey, level)
+    return Prepared(source, journey, level, period, attributes, nodes, in_scope, query)
