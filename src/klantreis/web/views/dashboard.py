@@ -1,0 +1,139 @@
+"""The dashboard of a journey: stage funnel, scores per touchpoint with intervals, pain points,
+alerts and trends, with filters for segment/persona, period and channel.
+
+Every number comes from the analytics engine (``klantreis.engine``); this module only picks
+the analyses, passes the filters and caches the results per data version (see measures.py).
+A section whose analysis is not available says so instead of showing a number.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from ...errors import KlantreisError
+from ...model import Journey
+from ...store.surveys import recent_answers
+from ..deps import journey_and_version, web
+from .measures import cached, data_version
+
+if TYPE_CHECKING:
+    from ..app import WebApp
+
+__all__ = ["SECTIONS", "dashboard_data", "dashboard_json", "dashboard_page", "engine_measures"]
+
+SECTIONS = ("funnel", "scores", "pain_points", "alerts", "trends")
+
+
+def _filters(
+    segment: str | None,
+    persona: str | None,
+    since: str | None,
+    until: str | None,
+    channel: str | None,
+) -> dict[str, Any]:
+    return {
+        k: v
+        for k, v in {
+            "segment": segment,
+            "persona": persona,
+            "since": since,
+            "until": until,
+            "channel": channel,
+        }.items()
+        if v
+    }
+
+
+def _engine_section(
+    app: WebApp, name: str, journey: Journey, filters: dict[str, Any]
+) -> dict[str, Any]:
+    """Run one dashboard analysis in the engine; a note when it is not available."""
+    try:
+        from . import engine_adapter
+    except ImportError:
+        return {"available": False, "rows": [], "note": "The analytics engine is not installed."}
+    try:
+        return engine_adapter.section(app.ws, name, journey, filters)
+    except KlantreisError as exc:
+        return {"available": False, "rows": [], "note": exc.message, "code": exc.code}
+
+
+def engine_measures(app: WebApp, journey: Journey) -> dict[str, Any] | None:
+    """The map's numbers per touchpoint (from the engine), cached per data version."""
+    try:
+        from . import engine_adapter
+    except ImportError:
+        return None
+    key = (
+        "result",
+        "measures",
+        journey.id,
+        journey.to_data().__repr__().__hash__(),
+        data_version(app),
+    )
+    result: dict[str, Any] | None = cached(
+        app, key, lambda: engine_adapter.measures(app.ws, journey)
+    )
+    return result
+
+
+def _section_runner(
+    app: WebApp, name: str, journey: Journey, filters: dict[str, Any]
+) -> Callable[[], dict[str, Any]]:
+    return lambda: _engine_section(app, name, journey, filters)
+
+
+def dashboard_data(
+    app: WebApp, journey: Journey, version: str, filters: dict[str, Any]
+) -> dict[str, Any]:
+    start = time.perf_counter()
+    dv = data_version(app)
+    sections = {}
+    for name in SECTIONS:
+        key = ("result", "dashboard", name, journey.id, version, tuple(sorted(filters.items())), dv)
+        sections[name] = cached(app, key, _section_runner(app, name, journey, filters))
+    return {
+        "journey": journey.id,
+        "version": version,
+        "filters": filters,
+        "sections": sections,
+        "latest_answers": recent_answers(app.db, journey.id, limit=10),
+        "data_files": len(dv),
+        "elapsed_ms": round((time.perf_counter() - start) * 1000, 1),
+    }
+
+
+async def dashboard_json(
+    request: Request,
+    journey_id: str,
+    segment: str | None = None,
+    persona: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    channel: str | None = None,
+) -> dict[str, Any]:
+    """The dashboard's numbers: funnel, scores with intervals, pain points, alerts, trends."""
+    journey, version = journey_and_version(request, journey_id)
+    return dashboard_data(
+        web(request), journey, version, _filters(segment, persona, since, until, channel)
+    )
+
+
+async def dashboard_page(
+    request: Request,
+    journey_id: str,
+    segment: str | None = None,
+    persona: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    channel: str | None = None,
+) -> Response:
+    journey, version = journey_and_version(request, journey_id)
+    app = web(request)
+    data = dashboard_data(app, journey, version, _filters(segment, persona, since, until, channel))
+    return app.pages.render(request, "dashboard.html", {"journey": journey, "data": data})

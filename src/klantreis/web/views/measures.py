@@ -1,0 +1,83 @@
+"""The measured numbers the web shows, from the analytics engine, cached per data version.
+
+Freshness: results are cached under a key made of the journey version and the *data
+version*: the list of committed Parquet files of every canonical table with their sizes and
+modification times (``Workspace.data_files``). An ingest commits new files, so the key
+changes and the next page view computes again; nothing stale is ever served. Survey answers
+collected by the app are flushed into the responses table before the key is computed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ...errors import KlantreisError
+from ...model import Journey
+from ...store.surveys import flush_answers
+
+if TYPE_CHECKING:
+    from ...render.measured import MeasuredJourney
+    from ..app import WebApp
+
+__all__ = ["cached", "data_version", "measured_journey"]
+
+_TABLES = ("events", "responses", "customers", "accounts")
+_lock = threading.Lock()
+_MAX_ENTRIES = 256
+
+
+def data_version(app: WebApp) -> tuple[Any, ...]:
+    """Changes whenever an ingest commits files (the cache key of every analysis)."""
+    # On failure the answers stay buffered and the next page view tries again.
+    with contextlib.suppress(KlantreisError):
+        flush_answers(app.db, app.ws)
+    files = getattr(app.ws, "data_files", None)
+    if files is None:
+        return ()
+    out: list[Any] = []
+    for table in _TABLES:
+        try:
+            paths = files(table)
+        except KlantreisError:
+            continue
+        for p in paths:
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            out.append((table, str(p), st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def cached(app: WebApp, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per key; the key must include :func:`data_version`."""
+    with _lock:
+        if key in app.cache:
+            return app.cache[key]
+    value = compute()
+    with _lock:
+        if len(app.cache) > _MAX_ENTRIES:
+            for k in [k for k in app.cache if k and k[0] == "result"][: _MAX_ENTRIES // 2]:
+                del app.cache[k]
+        app.cache[key] = value
+    return value
+
+
+def measured_journey(app: WebApp, journey: Journey) -> tuple[MeasuredJourney | None, str | None]:
+    """The numbers on the map (reach, scores) from the engine; None and a note when absent."""
+    try:
+        from ...render.measured import MeasuredJourney
+    except ImportError:
+        return None, "The map renderer is not installed."
+    from .dashboard import engine_measures
+
+    try:
+        measures = engine_measures(app, journey)
+    except KlantreisError as exc:
+        return None, exc.message
+    if measures is None:
+        return None, "No measured data yet: the map shows the designed journey."
+    return MeasuredJourney.from_dict(measures), None
