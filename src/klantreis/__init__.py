@@ -45,6 +45,14 @@ from .model import (
     parse_journey,
     save_journey,
 )
+from .render import (
+    MeasuredJourney,
+    TouchpointMeasure,
+    render_map,
+    render_report,
+    save_map,
+    save_report,
+)
 from .store import Workspace
 from .store import init_workspace as init
 from .store import open_workspace as open
@@ -59,6 +67,7 @@ __all__ = [
     "Lanes",
     "LocalText",
     "MatchRule",
+    "MeasuredJourney",
     "PathsQuery",
     "Persona",
     "Problem",
@@ -69,6 +78,7 @@ __all__ = [
     "Stage",
     "TemplateNotFound",
     "Touchpoint",
+    "TouchpointMeasure",
     "TransitionsQuery",
     "Workspace",
     "WorkspaceExists",
@@ -82,5 +92,9 @@ __all__ = [
     "load_template",
     "open",
     "parse_journey",
+    "render_map",
+    "render_report",
     "save_journey",
+    "save_map",
+    "save_report",
 ]

@@ -9,14 +9,20 @@ from .mapdata import MapData, map_data
 from .maps import MAP_FORMATS, render_map, save_map
 from .measured import MeasuredJourney, TouchpointMeasure
 from .raster import Browser
+from .report import REPORT_FORMATS, ReportData, render_report, report_data, save_report
 
 __all__ = [
     "MAP_FORMATS",
+    "REPORT_FORMATS",
     "Browser",
     "MapData",
     "MeasuredJourney",
+    "ReportData",
     "TouchpointMeasure",
     "map_data",
     "render_map",
+    "render_report",
+    "report_data",
     "save_map",
+    "save_report",
 ]

@@ -195,9 +195,24 @@ def _plateau_ends_higher(values: list[float], i: int) -> bool:
     return j + 1 < len(values) and values[j + 1] > values[i]
 
 
+#: Above this many points a curve is dense: only the strongest peak and valley per stage keep
+#: their mark, so the labels do not bury the curve.
+DENSE_POINTS = 24
+
+
 def _mark(points: list[CurvePoint]) -> None:
     for p, m in zip(points, extremes([p.value for p in points]), strict=True):
         p.mark = m
+    if len(points) <= DENSE_POINTS:
+        return
+    for stage in {p.stage for p in points}:
+        for kind, pick in (("peak", max), ("valley", min)):
+            marked = [p for p in points if p.stage == stage and p.mark == kind]
+            if marked:
+                keep = pick(marked, key=lambda p: p.value)
+                for p in marked:
+                    if p is not keep:
+                        p.mark = None
 
 
 def map_data(

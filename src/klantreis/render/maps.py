@@ -14,11 +14,19 @@ from ..errors import UsageError
 from ..model import Journey
 from .html import map_html
 from .map_svg import map_svg
-from .mapdata import MapData, map_data
+from .mapdata import map_data
 from .measured import MeasuredJourney
 from .raster import Browser
 
-__all__ = ["MAP_FORMATS", "as_measured", "format_of", "render_map", "save_map", "svg_page"]
+__all__ = [
+    "MAP_FORMATS",
+    "as_measured",
+    "format_of",
+    "render_map",
+    "save_map",
+    "svg_page",
+    "svg_width",
+]
 
 MAP_FORMATS = ("html", "svg", "png", "pdf")
 
@@ -53,7 +61,8 @@ def svg_page(svg: str, *, lang: str, title: str) -> str:
     )
 
 
-def _svg_width(data: MapData, svg: str) -> int:
+def svg_width(svg: str) -> int:
+    """The width attribute of an SVG document, in CSS pixels."""
     head = svg[: svg.index(">")]
     start = head.index('width="') + 7
     return int(float(head[start : head.index('"', start)]))
@@ -90,9 +99,9 @@ def render_map(
         return map_html(data, svg)
     page = svg_page(svg, lang=data.lang, title=data.title)
     if browser is not None:
-        return _raster(browser, fmt, page, _svg_width(data, svg), scale, paper)
+        return _raster(browser, fmt, page, svg_width(svg), scale, paper)
     with Browser() as own:
-        return _raster(own, fmt, page, _svg_width(data, svg), scale, paper)
+        return _raster(own, fmt, page, svg_width(svg), scale, paper)
 
 
 def _raster(browser: Browser, fmt: str, page: str, width: int, scale: float, paper: str) -> bytes:
