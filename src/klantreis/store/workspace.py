@@ -12,13 +12,26 @@ or the one in ``KLANTREIS_WORKSPACE``.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from ruamel.yaml import YAML
 
 from ..errors import JourneyNotFound, WorkspaceExists, WorkspaceNotFound
 from ..model import Journey, load_journey, load_template, save_journey
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .mapping import ColumnMapping
+    from .report import ForgetReport, IngestReport
+
+#: A source to ingest: a path, a DataFrame, or a list of them.
+IngestSource: TypeAlias = "str | Path | pd.DataFrame | Sequence[str | Path | pd.DataFrame]"
+#: A column mapping: a ColumnMapping, a dict canonical -> source column, or a YAML file path.
+MappingLike: TypeAlias = "ColumnMapping | Mapping[str, str] | str | Path | None"
 
 __all__ = ["CONFIG_FILE", "Workspace", "find_workspace", "init_workspace", "open_workspace"]
 
@@ -111,6 +124,148 @@ class Workspace:
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(src.read_bytes())
         return journey
+
+    # -- measured data (store) -------------------------------------------------------------
+    def data_files(self, table: str) -> list[Path]:
+        """The committed Parquet files of a canonical table (events, responses, customers,
+        accounts); an empty list is an empty table. Files a killed writer left are never listed.
+        """
+        from .database import canonical_table, committed_files, read_connection
+
+        canonical_table(table)
+        with read_connection(self.database_path) as con:
+            return [self.data_dir / p for p in committed_files(con, table)]
+
+    def write_lock(self, *, command: str | None = None) -> AbstractContextManager[bool]:
+        """Hold the workspace's write lock (raises WorkspaceLocked naming the holder)."""
+        from .database import recover
+        from .lock import write_lock
+
+        @contextmanager
+        def _locked() -> Iterator[bool]:
+            with write_lock(self.data_dir, command=command) as took:
+                if took:
+                    recover(self.data_dir)
+                yield took
+
+        return _locked()
+
+    def ingest_events(
+        self,
+        source: IngestSource,
+        *,
+        mapping: MappingLike = None,
+        timezone: str | None = None,
+        strict: bool = False,
+        fmt: str | None = None,
+        progress: bool = True,
+        date_format: str | None = None,
+        delimiter: str | None = None,
+        batch_rows: int | None = None,
+    ) -> IngestReport:
+        """Ingest events from files (CSV/TSV, Parquet, NDJSON/JSON, XES, GA4, Segment) or a
+        DataFrame. See docs/store.md for formats, mapping, validation and the report."""
+        return self._ingest("events", source, locals())
+
+    def ingest_feedback(
+        self,
+        source: IngestSource,
+        *,
+        mapping: MappingLike = None,
+        timezone: str | None = None,
+        strict: bool = False,
+        fmt: str | None = None,
+        progress: bool = True,
+        date_format: str | None = None,
+        delimiter: str | None = None,
+        scales: Mapping[str, tuple[float, float]] | None = None,
+        batch_rows: int | None = None,
+    ) -> IngestReport:
+        """Ingest survey responses (CSAT, NPS, CES, custom) into the responses table."""
+        return self._ingest("responses", source, locals())
+
+    def ingest_customers(
+        self,
+        source: IngestSource,
+        *,
+        mapping: MappingLike = None,
+        strict: bool = False,
+        fmt: str | None = None,
+        progress: bool = True,
+        delimiter: str | None = None,
+        batch_rows: int | None = None,
+    ) -> IngestReport:
+        """Ingest customers and their attributes (the latest row per customer_id wins)."""
+        return self._ingest("customers", source, locals())
+
+    def ingest_accounts(
+        self,
+        source: IngestSource,
+        *,
+        mapping: MappingLike = None,
+        strict: bool = False,
+        fmt: str | None = None,
+        progress: bool = True,
+        delimiter: str | None = None,
+        batch_rows: int | None = None,
+    ) -> IngestReport:
+        """Ingest B2B accounts and their attributes (the latest row per account_id wins)."""
+        return self._ingest("accounts", source, locals())
+
+    def _ingest(self, table: str, source: IngestSource, args: dict[str, Any]) -> IngestReport:
+        from .ingest import BATCH_ROWS, IngestOptions, ingest
+        from .mapping import as_mapping
+
+        cm = as_mapping(args.get("mapping")).with_options(
+            timezone=args.get("timezone"),
+            date_format=args.get("date_format"),
+            delimiter=args.get("delimiter"),
+        )
+        opts = IngestOptions(
+            table=table,
+            mapping=cm,
+            timezone=cm.timezone or "UTC",
+            strict=bool(args.get("strict")),
+            fmt=args.get("fmt"),
+            progress=bool(args.get("progress", True)),
+            scales=args.get("scales"),
+            batch_rows=args.get("batch_rows") or BATCH_ROWS,
+            command=args.get("command"),
+        )
+        return ingest(self, source, opts)
+
+    def ingest_log(self) -> pd.DataFrame:
+        """Every ingest with its status and counts, newest first."""
+        from .quarantine import ingest_log
+
+        return ingest_log(self.database_path)
+
+    def quarantine(
+        self,
+        *,
+        table: str | None = None,
+        ingest_id: int | None = None,
+        reason: str | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Quarantined rows (file, line, field, value, reason, message, raw row as JSON)."""
+        from .quarantine import quarantine_rows
+
+        return quarantine_rows(
+            self.database_path, table=table, ingest_id=ingest_id, reason=reason, limit=limit
+        )
+
+    def export_customer(self, customer_id: str) -> dict[str, Any]:
+        """Everything held on one customer, from every table (the GDPR right of access)."""
+        from .rights import export_customer
+
+        return export_customer(self, customer_id)
+
+    def forget_customer(self, customer_id: str) -> ForgetReport:
+        """Erase one customer from every table, quarantine and cache; audit it without the id."""
+        from .rights import forget_customer
+
+        return forget_customer(self, customer_id)
 
     # -- config ----------------------------------------------------------------------------
     def save_config(self) -> None:
