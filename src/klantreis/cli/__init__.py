@@ -20,6 +20,7 @@ __all__ = ["COMMAND_MODULES", "cli", "main"]
 #: Modules that add commands to the ``cli`` group (each has ``register(group)``).
 COMMAND_MODULES = [
     "klantreis.cli.journeys",
+    "klantreis.cli.analyze",
     "klantreis.cli.ingest",
     "klantreis.cli.render",
     "klantreis.cli.web",

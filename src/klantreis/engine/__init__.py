@@ -13,14 +13,31 @@ from .analyze import ANALYSES, analyze, make_query
 from .connect import ENGINES, connect, spark_session
 from .coverage import CoverageQuery, CoverageResult
 from .funnel import FunnelQuery, FunnelResult
+from .gaps import GapsQuery, GapsResult
 from .linking import LEVELS, at_level, link
+from .loyalty import LoyaltyQuery, LoyaltyResult
+from .pages import PagesQuery, PagesResult
+from .pain_points import PainPointsQuery, PainPointsResult
 from .paths import PathsQuery, PathsResult
 from .query import Query
 from .results import Result, Scope
+from .scores import ScoresQuery, ScoresResult
 from .source import Source, open_source
+from .timing import TimingQuery, TimingResult
 from .transitions import TransitionsQuery, TransitionsResult
 
-for _q in (CoverageQuery, FunnelQuery, PathsQuery, TransitionsQuery):
+for _q in (
+    FunnelQuery,
+    TimingQuery,
+    TransitionsQuery,
+    PathsQuery,
+    ScoresQuery,
+    GapsQuery,
+    PainPointsQuery,
+    PagesQuery,
+    LoyaltyQuery,
+    CoverageQuery,
+):
     ANALYSES[_q.analysis] = _q
 
 __all__ = [
@@ -31,12 +48,24 @@ __all__ = [
     "CoverageResult",
     "FunnelQuery",
     "FunnelResult",
+    "GapsQuery",
+    "GapsResult",
+    "LoyaltyQuery",
+    "LoyaltyResult",
+    "PagesQuery",
+    "PagesResult",
+    "PainPointsQuery",
+    "PainPointsResult",
     "PathsQuery",
     "PathsResult",
     "Query",
     "Result",
     "Scope",
+    "ScoresQuery",
+    "ScoresResult",
     "Source",
+    "TimingQuery",
+    "TimingResult",
     "TransitionsQuery",
     "TransitionsResult",
     "analyze",

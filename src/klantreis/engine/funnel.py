@@ -39,6 +39,17 @@ NONE_GROUP = "(none)"
 class FunnelResult(Result):
     """Rows: one per step (per group with a breakdown)."""
 
+    display_columns: ClassVar[tuple[str, ...]] = (
+        "group",
+        "step",
+        "customers",
+        "conversion_from_previous",
+        "conversion_from_start",
+        "drop_off",
+        "median_seconds_to_convert",
+        "p90_seconds_to_convert",
+    )
+
 
 @dataclass(frozen=True, kw_only=True)
 class FunnelQuery(Query):

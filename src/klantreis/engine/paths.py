@@ -36,6 +36,12 @@ OTHER = "(other)"
 class PathsResult(Result):
     """Rows: ``top_k`` paths, most frequent first, then one ``other`` row (``path == []``)."""
 
+    display_columns: ClassVar[tuple[str, ...]] = (
+        "path",
+        "customers",
+        "share",
+    )
+
 
 @dataclass(frozen=True, kw_only=True)
 class PathsQuery(Query):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import ibis.expr.types as ir
 import pandas as pd
@@ -101,6 +101,14 @@ class Result:
     meta: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     expr: ir.Table | None = field(default=None, repr=False)
+
+    #: The columns a terminal table shows (all columns when empty); JSON and CSV have all.
+    display_columns: ClassVar[tuple[str, ...]] = ()
+
+    def display_frame(self) -> pd.DataFrame:
+        if not self.display_columns:
+            return self.frame
+        return self.frame[[c for c in self.display_columns if c in self.frame.columns]]
 
     def to_frame(self) -> pd.DataFrame:
         return self.frame.copy()

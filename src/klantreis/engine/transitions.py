@@ -30,6 +30,15 @@ REPEATS = ("keep", "collapse")
 class TransitionsResult(Result):
     """Rows: one per (source, target) edge, most frequent first."""
 
+    display_columns: ClassVar[tuple[str, ...]] = (
+        "source",
+        "target",
+        "count",
+        "customers",
+        "median_seconds",
+        "share",
+    )
+
 
 @dataclass(frozen=True, kw_only=True)
 class TransitionsQuery(Query):
