@@ -8,11 +8,13 @@ English and Dutch files describe the same journey (same ids, same match rules).
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 
 import pytest
 
-from klantreis.model import Journey, MatchRule, list_templates, load_template
+from klantreis.model import Journey, MatchRule, list_templates
+from klantreis.model import load_template as _load_template
 
 # template -> [(stage id, English label, Dutch label)] in order.
 STAGES: dict[str, list[tuple[str, str, str]]] = {
@@ -68,6 +70,13 @@ STAGES: dict[str, list[tuple[str, str, str]]] = {
         ("service-again", "Service again", "Service opnieuw"),
     ],
 }
+
+
+@functools.cache
+def load_template(name: str, lang: str = "en") -> Journey:
+    """Each template is loaded once per test run; the tests only read it."""
+    return _load_template(name, lang)
+
 
 NAMES = sorted(STAGES)
 PAIRS = [(name, lang) for name in NAMES for lang in ("en", "nl")]
