@@ -53,6 +53,14 @@ from .render import (
     save_map,
     save_report,
 )
+from .simulate import (
+    PersonaBehaviour,
+    Plant,
+    SimulationFrames,
+    SimulationResult,
+    simulate,
+    simulate_frames,
+)
 from .store import Workspace
 from .store import init_workspace as init
 from .store import open_workspace as open
@@ -70,10 +78,14 @@ __all__ = [
     "MeasuredJourney",
     "PathsQuery",
     "Persona",
+    "PersonaBehaviour",
+    "Plant",
     "Problem",
     "Query",
     "Result",
     "Segment",
+    "SimulationFrames",
+    "SimulationResult",
     "Source",
     "Stage",
     "TemplateNotFound",
@@ -97,4 +109,6 @@ __all__ = [
     "save_journey",
     "save_map",
     "save_report",
+    "simulate",
+    "simulate_frames",
 ]

@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "klantreis.cli.analyze",
     "klantreis.cli.ingest",
     "klantreis.cli.render",
+    "klantreis.cli.simulate",
     "klantreis.cli.web",
 ]
 
