@@ -233,3 +233,32 @@ def test_golden_svg_snapshot(name: str) -> None:
         f"map SVG differs from {path}; if the change is wanted, rerun with KLANTREIS_UPDATE_SNAPSHOTS=1 "
         "and review the diff"
     )
+
+
+def test_measured_from_engine_scores_frame() -> None:
+    import pandas as pd
+
+    from klantreis.render import measured_from_scores
+
+    frame = pd.DataFrame(
+        {
+            "touchpoint": ["checkout", "checkout", "delivery"],
+            "metric": ["csat", "nps", "nps"],
+            "n": [200, 150, 10],
+            "value": [0.25, -40.0, 50.0],
+            "ci_low": [0.2, -50.0, float("nan")],
+            "ci_high": [0.3, -30.0, float("nan")],
+            "scale_min": [1.0, 0.0, 0.0],
+            "scale_max": [5.0, 10.0, 10.0],
+        }
+    )
+    m = measured_from_scores(frame, reach={"checkout": 900})
+    # CSAT top-2-box share 0.25 on 0..1 -> -2 + 4 * 0.25 = -1
+    assert m.touchpoints["checkout"].emotion() == pytest.approx((-1.0, -1.2, -0.8))
+    assert m.evidence("checkout") == "measured"
+    # NPS 50 on -100..100 -> +1; no interval; n=10 is a small sample
+    assert m.touchpoints["delivery"].emotion() == (1.0, None, None)
+    assert m.touchpoints["delivery"].small_sample()
+    assert measured_from_scores(frame, metric="nps").touchpoints["checkout"].score_value == -40.0
+    svg = render_map(load_template("five-phases", "en"), measured=m)
+    assert isinstance(svg, str) and "CSAT 25% [20%–30%] n=200" in svg

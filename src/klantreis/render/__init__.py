@@ -7,7 +7,7 @@ frames. ``render_*`` returns the content, ``save_*`` writes a file and picks the
 
 from .mapdata import MapData, map_data
 from .maps import MAP_FORMATS, render_map, save_map
-from .measured import MeasuredJourney, TouchpointMeasure
+from .measured import MeasuredJourney, TouchpointMeasure, measured_from_scores
 from .raster import Browser
 from .report import REPORT_FORMATS, ReportData, render_report, report_data, save_report
 
@@ -20,6 +20,7 @@ __all__ = [
     "ReportData",
     "TouchpointMeasure",
     "map_data",
+    "measured_from_scores",
     "render_map",
     "render_report",
     "report_data",

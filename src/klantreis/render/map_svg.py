@@ -78,11 +78,15 @@ def _score_text(m: TouchpointMeasure, lang: str) -> str:
     metric = (m.score_metric or "score").upper()
     value = m.score_value if m.score_value is not None else 0.0
     decimals = 0 if metric == "NPS" else 1
-    text = f"{metric} {fmt_num(value, lang, decimals=decimals)}"
+
+    def show(v: float) -> str:
+        if m.score_min == 0.0 and m.score_max == 1.0:  # a share, e.g. CSAT top-2-box
+            return fmt_pct(v, lang)
+        return fmt_num(v, lang, decimals=decimals)
+
+    text = f"{metric} {show(value)}"
     if m.score_ci_low is not None and m.score_ci_high is not None:
-        lo = fmt_num(m.score_ci_low, lang, decimals=decimals)
-        hi = fmt_num(m.score_ci_high, lang, decimals=decimals)
-        text += f" [{lo}–{hi}]"
+        text += f" [{show(m.score_ci_low)}–{show(m.score_ci_high)}]"
     if m.score_n is not None:
         text += f" n={fmt_int(m.score_n, lang)}"
     return text

@@ -28,6 +28,7 @@ __all__ = [
     "Evidence",
     "MeasuredJourney",
     "TouchpointMeasure",
+    "measured_from_scores",
 ]
 
 Evidence = Literal["hypothesis", "partly", "measured"]
@@ -191,3 +192,50 @@ def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
             continue
         out[k] = v
     return out
+
+
+def measured_from_scores(
+    scores: Any,
+    *,
+    reach: Mapping[str, int] | None = None,
+    metric: str | None = None,
+    period: str | None = None,
+    source: str | None = None,
+) -> MeasuredJourney:
+    """A :class:`MeasuredJourney` from the engine's scores result at level ``touchpoint``.
+
+    ``scores`` is a ``ScoresResult`` (or its frame) with columns ``touchpoint``, ``metric``,
+    ``n``, ``value``, ``ci_low``, ``ci_high``, ``scale_min``, ``scale_max``. CSAT there is the
+    top-2-box share (0..1) and NPS is in points (−100..100); the scale is taken from the
+    value's own range so the curve rescales it correctly. With several metrics per touchpoint
+    the first row wins unless ``metric`` picks one. ``reach`` maps touchpoint ids to customers.
+    """
+    frame = scores.frame if hasattr(scores, "frame") else scores
+    out: dict[str, TouchpointMeasure] = {}
+    for row in frame.to_dict(orient="records"):
+        tp = str(row["touchpoint"])
+        name = str(row["metric"])
+        if tp in out or (metric is not None and name != metric):
+            continue
+        lo, hi = {"csat": (0.0, 1.0), "nps": (-100.0, 100.0)}.get(
+            name, (float(row["scale_min"]), float(row["scale_max"]))
+        )
+        out[tp] = TouchpointMeasure(
+            touchpoint=tp,
+            score_metric=name,
+            score_value=_num(row.get("value")),
+            score_ci_low=_num(row.get("ci_low")),
+            score_ci_high=_num(row.get("ci_high")),
+            score_n=int(row["n"]),
+            score_min=lo,
+            score_max=hi,
+        )
+    for tp, customers in (reach or {}).items():
+        out.setdefault(tp, TouchpointMeasure(touchpoint=tp)).reach_customers = int(customers)
+    return MeasuredJourney(out, period=period, source=source)
+
+
+def _num(value: Any) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
