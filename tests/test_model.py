@@ -186,3 +186,9 @@ def test_error_message_names_file_line_value_and_allowed():
     assert msg.startswith("maps/shop.yaml, line 13: touchpoints[0].stage: Unknown stage 'sea'")
     assert "Allowed: known stages: see, buy." in msg
     assert problems[0].value == "sea"
+
+
+def test_unknown_stage_hint_knows_dutch_stage_names():
+    j_text = MINIMAL.replace("stage: see", "stage: kopen")
+    problems = _problems(j_text)
+    assert problems[0].hint == "did you mean 'buy' (Buy / Kopen)?"

@@ -57,7 +57,7 @@ def _problems(j: Journey) -> Iterator[Problem]:
                 path=f"touchpoints[{i}].stage",
                 value=t.stage,
                 allowed="known stages: " + ", ".join(stage_ids),
-                hint=close_matches(t.stage, stage_ids),
+                hint=_stage_hint(j, t.stage),
             )
         if t.channel not in CHANNELS:
             yield Problem(
@@ -70,6 +70,15 @@ def _problems(j: Journey) -> Iterator[Problem]:
             )
         for k, rule in enumerate(t.match):
             yield from _rule_problems(rule.model_dump(), f"touchpoints[{i}].match[{k}]", t.id)
+
+
+def _stage_hint(j: Journey, value: str) -> str | None:
+    """Suggest a stage id for a typo or for a stage's English or Dutch name."""
+    wanted = value.strip().lower()
+    for s in j.stages:
+        if wanted in (s.name.en.lower(), s.name.nl.lower()):
+            return f"did you mean {s.id!r} ({s.name.en} / {s.name.nl})?"
+    return close_matches(value, [s.id for s in j.stages])
 
 
 def _rule_problems(rule: dict[str, Any], path: str, tp: str) -> Iterator[Problem]:

@@ -62,10 +62,17 @@ def list_templates(lang: str | None = None) -> list[Template]:
                 name=name,
                 lang=file_lang,
                 title=j.name,
-                description=(j.description or "").strip().split("\n")[0],
+                description=_first_sentence(j.description or ""),
                 stages=len(j.stages),
                 touchpoints=len(j.touchpoints),
                 path=path,
             )
         )
     return out
+
+
+def _first_sentence(text: str) -> str:
+    """The first sentence of a (wrapped) description, for listings."""
+    flat = " ".join(text.split())
+    end = flat.find(". ")
+    return flat if end < 0 else flat[: end + 1]
