@@ -160,5 +160,6 @@ async def check_access(request: Request, access: str) -> Principal:
             )
         limiter.hit(f"key {principal.key.key_id}:", principal.key.rate_per_minute)
     elif access == "public" and request.method not in _SAFE:
-        limiter.hit(f"address {client_address(request)}:", PUBLIC_POSTS_PER_MINUTE)
+        per_minute = request.app.state.web.public_posts_per_minute
+        limiter.hit(f"address {client_address(request)}:", per_minute)
     return principal

@@ -59,6 +59,7 @@ def apply_and_save(request: Request, journey_id: str, edit: JourneyEdit) -> str:
     app = web(request)
     with app.journey_lock(journey_id):
         journey, _ = journey_and_version(request, journey_id)
+        check_version(app.ws.journey_path(journey_id), edit.version)  # before judging the edit
         new = apply_edit(journey, edit)
         return commit_journey(request, new, version=edit.version, summary=edit.summary())
 
