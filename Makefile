@@ -33,11 +33,7 @@ system:
 
 demo: setup
 	rm -rf $(DEMO_DIR)
-	$(BIN)/klantreis init $(DEMO_DIR) --template five-phases
-	@echo
-	@echo "Demo workspace ready in $(DEMO_DIR). Try:"
-	@echo "  $(BIN)/klantreis -w $(DEMO_DIR) journeys"
-	@echo "  $(BIN)/klantreis templates"
+	$(BIN)/klantreis demo $(DEMO_DIR) $(DEMO_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

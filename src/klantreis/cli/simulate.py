@@ -164,7 +164,7 @@ def demo(
             ),
         ]
     if "map" in commands:
-        steps.append((f"klantreis {ws} map --journey b2b -o b2b.html", "the journey map as HTML"))
+        steps.append((f"klantreis {ws} map b2b -o b2b.html", "the journey map as HTML"))
     steps.append(
         (f"cat {directory}/imports/five-phases/truth.json", "what was planted in the data")
     )
