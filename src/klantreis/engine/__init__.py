@@ -10,6 +10,7 @@ funnel, timing, transitions, paths, scores (+ stats), gaps, pain_points, pages, 
 from __future__ import annotations
 
 from .analyze import ANALYSES, analyze, make_query
+from .attribution import AttributionQuery, AttributionResult
 from .connect import ENGINES, connect, spark_session
 from .coverage import CoverageQuery, CoverageResult
 from .funnel import FunnelQuery, FunnelResult
@@ -37,6 +38,7 @@ for _q in (
     PagesQuery,
     LoyaltyQuery,
     CoverageQuery,
+    AttributionQuery,
 ):
     ANALYSES[_q.analysis] = _q
 
@@ -44,6 +46,8 @@ __all__ = [
     "ANALYSES",
     "ENGINES",
     "LEVELS",
+    "AttributionQuery",
+    "AttributionResult",
     "CoverageQuery",
     "CoverageResult",
     "FunnelQuery",

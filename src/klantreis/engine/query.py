@@ -21,6 +21,7 @@ from .filters import Period, customers_matching, parse_period, resolve_attribute
 from .linking import LEVELS, at_level, check_level
 from .results import Scope, jsonable
 from .source import Source
+from .units import by_account, check_unit
 
 __all__ = ["Prepared", "Query", "prepare"]
 
@@ -33,6 +34,7 @@ class Query:
     level: ``event`` | ``touchpoint`` | ``stage`` | ``channel``; None = the analysis' default.
     segment / persona: ids of a segment or persona of the journey (customer attribute filters).
     since / until: the period (ISO 8601 date or date-time; a date ``until`` is inclusive).
+    unit: ``customer`` (default) or ``account`` (B2B: account_id is the unit; see units.py).
     """
 
     analysis: ClassVar[str] = ""
@@ -44,6 +46,7 @@ class Query:
     persona: str | None = None
     since: str | dt.date | dt.datetime | None = None
     until: str | dt.date | dt.datetime | None = None
+    unit: str = "customer"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -118,6 +121,9 @@ def prepare(source: Source, query: Query) -> Prepared:
     period = parse_period(query.since, query.until)
     attributes = resolve_attributes(journey, segment=query.segment, persona=query.persona)
     in_scope = customers_matching(source.customers, attributes) if attributes else None
+    if query.unit != "customer":
+        check_unit(query.unit)
+        source, in_scope = by_account(source, in_scope)
     events = source.events
     if in_scope is not None:
         events = events.semi_join(in_scope, "customer_id")
