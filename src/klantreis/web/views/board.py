@@ -166,19 +166,24 @@ async def board_import(request: Request, journey_id: str) -> Response:
     app = web(request)
     journey, _ = journey_and_version(request, journey_id)
     section = _engine_section(app, "pain_points", journey, {})
-    rows = [
-        {
-            "touchpoint": r["touchpoint"],
-            "title": r.get("title") or r["touchpoint"],
-            "stage": r.get("stage"),
-            "owner": r.get("owner"),
-            "reach": r.get("reach"),
-            "severity": r.get("severity"),
-            "priority": r.get("priority"),
-        }
-        for r in section.get("rows", [])
-        if r.get("touchpoint")
-    ]
+    names = {t.id: t for t in journey.touchpoints}
+    rows = []
+    for r in section.get("rows", []):
+        tp = r.get("touchpoint")
+        if not tp:
+            continue
+        known = names.get(str(tp))
+        rows.append(
+            {
+                "touchpoint": tp,
+                "title": known.name if known else str(tp),
+                "stage": r.get("stage") or (known.stage if known else None),
+                "owner": known.owner if known else None,
+                "reach": r.get("reach_share"),
+                "severity": r.get("severity"),
+                "priority": r.get("priority"),
+            }
+        )
     n = import_pain_points(app.db, journey_id, rows, by=principal(request).name or "?")
     if "json" in request.headers.get("accept", "") or request.url.path.startswith("/api/"):
         from fastapi.responses import JSONResponse

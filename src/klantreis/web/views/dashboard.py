@@ -63,7 +63,7 @@ def _engine_section(
         return {"available": False, "rows": [], "note": exc.message, "code": exc.code}
 
 
-def engine_measures(app: WebApp, journey: Journey) -> dict[str, Any] | None:
+def engine_measures(app: WebApp, journey: Journey) -> Any:
     """The map's numbers per touchpoint (from the engine), cached per data version."""
     try:
         from . import engine_adapter
@@ -76,10 +76,7 @@ def engine_measures(app: WebApp, journey: Journey) -> dict[str, Any] | None:
         journey.to_data().__repr__().__hash__(),
         data_version(app),
     )
-    result: dict[str, Any] | None = cached(
-        app, key, lambda: engine_adapter.measures(app.ws, journey)
-    )
-    return result
+    return cached(app, key, lambda: engine_adapter.measures(app.ws, journey))
 
 
 def _section_runner(

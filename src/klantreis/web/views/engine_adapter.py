@@ -11,18 +11,17 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ...errors import KlantreisError
 from ...model import Journey
 
 __all__ = ["SECTION_ANALYSES", "measures", "section"]
 
-#: dashboard section -> (analysis name, fixed options)
-SECTION_ANALYSES: dict[str, tuple[str, dict[str, Any]]] = {
-    "funnel": ("funnel", {"level": "stage"}),
-    "scores": ("scores", {"level": "touchpoint"}),
-    "pain_points": ("pain_points", {}),
-    "alerts": ("alerts", {}),
-    "trends": ("trends", {}),
+#: dashboard section -> (analysis names to try, fixed options)
+SECTION_ANALYSES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "funnel": (("funnel",), {"level": "stage"}),
+    "scores": (("scores",), {"level": "touchpoint"}),
+    "pain_points": (("pain-points", "pain_points"), {}),
+    "alerts": (("alerts", "monitor"), {}),
+    "trends": (("scores",), {"level": "stage", "trend": "month"}),
 }
 
 
@@ -30,55 +29,46 @@ def _fields(cls: type) -> set[str]:
     return {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()
 
 
-def section(ws: Any, name: str, journey: Journey, filters: dict[str, Any]) -> dict[str, Any]:
+def _run(ws: Any, name: str, journey: Journey, filters: dict[str, Any]) -> tuple[Any, list[str]]:
+    """The engine's result for a dashboard section (None when no analysis) and ignored filters."""
     from ... import engine
 
-    analysis, fixed = SECTION_ANALYSES[name]
-    cls = engine.ANALYSES.get(analysis)
-    if cls is None:
-        return {
-            "available": False,
-            "rows": [],
-            "note": f"The engine has no {analysis!r} analysis (yet).",
-        }
-    allowed = _fields(cls)
-    options = {k: v for k, v in {**fixed, **filters}.items() if k in allowed}
-    ignored = sorted(set(filters) - allowed)
-    result = engine.analyze(ws, analysis, journey=journey.id, **options)
+    names, fixed = SECTION_ANALYSES[name]
+    for analysis in names:
+        cls = engine.ANALYSES.get(analysis)
+        if cls is None:
+            continue
+        allowed = _fields(cls)
+        options = {k: v for k, v in {**fixed, **filters}.items() if k in allowed}
+        ignored = sorted(set(filters) - allowed)
+        return engine.analyze(ws, analysis, journey=journey.id, **options), ignored
+    return None, []
+
+
+def section(ws: Any, name: str, journey: Journey, filters: dict[str, Any]) -> dict[str, Any]:
+    result, ignored = _run(ws, name, journey, filters)
+    if result is None:
+        names = " or ".join(repr(n) for n in SECTION_ANALYSES[name][0])
+        return {"available": False, "rows": [], "note": f"The engine has no {names} analysis yet."}
     rows = result.records()
-    note = f"Filter(s) not available for {analysis}: {', '.join(ignored)}." if ignored else None
+    shown = [c for c in getattr(result, "display_columns", ()) if c in result.frame.columns]
+    note = f"Filter(s) not available here: {', '.join(ignored)}." if ignored else None
     return {
         "available": True,
-        "analysis": analysis,
+        "analysis": result.analysis,
         "rows": rows,
-        "columns": list(result.frame.columns),
+        "columns": shown or list(result.frame.columns),
         "denominator": result.denominator or result.scope.caption(),
         "scope": result.scope.to_dict(),
-        "note": note,
+        "note": note if rows else (note or "No data in scope."),
     }
 
 
-def measures(ws: Any, journey: Journey) -> dict[str, Any] | None:
-    """Numbers per touchpoint for the map (``render.MeasuredJourney.from_dict`` input)."""
-    try:
-        scores = section(ws, "scores", journey, {})
-    except KlantreisError:
+def measures(ws: Any, journey: Journey) -> Any:
+    """The map's measured numbers (``render.MeasuredJourney``) from the engine's scores."""
+    from ...render.measured import measured_from_scores
+
+    result, _ = _run(ws, "scores", journey, {})
+    if result is None or result.frame.empty:
         return None
-    if not scores["available"] or not scores["rows"]:
-        return None
-    out: dict[str, dict[str, Any]] = {}
-    for r in scores["rows"]:
-        tp = r.get("touchpoint") or r.get("node")
-        if not tp or tp in out:
-            continue
-        value = r.get("mean", r.get("score", r.get("value")))
-        if value is None:
-            continue
-        out[str(tp)] = {
-            "score_metric": r.get("metric"),
-            "score_value": value,
-            "score_ci_low": r.get("ci_low"),
-            "score_ci_high": r.get("ci_high"),
-            "score_n": r.get("responses", r.get("n")),
-        }
-    return {"touchpoints": out, "source": "engine"} if out else None
+    return measured_from_scores(result, source="klantreis engine")

@@ -67,17 +67,13 @@ def cached(app: WebApp, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any
 
 
 def measured_journey(app: WebApp, journey: Journey) -> tuple[MeasuredJourney | None, str | None]:
-    """The numbers on the map (reach, scores) from the engine; None and a note when absent."""
-    try:
-        from ...render.measured import MeasuredJourney
-    except ImportError:
-        return None, "The map renderer is not installed."
+    """The numbers on the map (scores per touchpoint) from the engine; None and a note when absent."""
     from .dashboard import engine_measures
 
     try:
-        measures = engine_measures(app, journey)
+        measured = engine_measures(app, journey)
     except KlantreisError as exc:
         return None, exc.message
-    if measures is None:
+    if measured is None:
         return None, "No measured data yet: the map shows the designed journey."
-    return MeasuredJourney.from_dict(measures), None
+    return measured, None
