@@ -323,3 +323,10 @@ def test_journey_files_work_too(tmp_path: Path):
     ws = klantreis.init(tmp_path / "ws", template="five-phases")
     sim = simulate_frames(ws.journey_path("five-phases"), customers=20, seed=1)
     assert len(sim.customers) == 20
+
+
+def test_worker_processes_give_the_same_files(tmp_path):
+    a = simulate("b2b", customers=4500, seed=3, out=tmp_path / "a", workers=1)
+    b = simulate("b2b", customers=4500, seed=3, out=tmp_path / "b", workers=2, chunk_customers=700)
+    for name in ("events", "responses", "customers", "accounts"):
+        assert pq.read_table(a.paths[name]).equals(pq.read_table(b.paths[name])), name

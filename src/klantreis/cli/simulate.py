@@ -61,6 +61,13 @@ __all__ = ["register"]
 @click.option(
     "--customer-prefix", default="c", show_default=True, help="Customer ids start with this."
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes that generate data (the same data for any value).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def simulate(
     journey: str,
@@ -73,6 +80,7 @@ def simulate(
     lang: str | None,
     noise_share: float,
     customer_prefix: str,
+    workers: int,
     quiet: bool,
 ) -> None:
     """Simulate customers walking a journey; write events, responses, customers, accounts.
@@ -92,6 +100,7 @@ def simulate(
         noise_share=noise_share,
         customer_prefix=customer_prefix,
         progress=not quiet,
+        workers=workers,
     )
     rate = res.rows["events"] / max(res.seconds, 1e-9)
     click.echo(

@@ -9,7 +9,9 @@ result.paths["events"], result.rows["events"], result.truth["planted"]
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,11 +131,40 @@ def _model(
 
 
 def _blocks(
-    model: SimulationModel, customers: int, *, with_touchpoint: bool
+    model: SimulationModel, customers: int, *, with_touchpoint: bool, workers: int = 1
 ) -> Iterator[BlockTables]:
-    for b in range((customers + BLOCK_CUSTOMERS - 1) // BLOCK_CUSTOMERS):
-        n = min(BLOCK_CUSTOMERS, customers - b * BLOCK_CUSTOMERS)
-        yield block_tables(model, generate_block(model, b, n), with_touchpoint=with_touchpoint)
+    """Block after block, in order; with ``workers > 1`` generated in that many processes."""
+    jobs = [
+        (b, min(BLOCK_CUSTOMERS, customers - b * BLOCK_CUSTOMERS))
+        for b in range((customers + BLOCK_CUSTOMERS - 1) // BLOCK_CUSTOMERS)
+    ]
+    if workers <= 1 or len(jobs) < 4:
+        for b, n in jobs:
+            yield block_tables(model, generate_block(model, b, n), with_touchpoint=with_touchpoint)
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(model, with_touchpoint)) as pool:
+        window: deque[Any] = deque()  # at most 3 blocks per worker in flight: constant memory
+        for job in jobs:
+            window.append(pool.apply_async(_work, (job,)))
+            if len(window) >= 3 * workers:
+                yield window.popleft().get()
+        while window:
+            yield window.popleft().get()
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(model: SimulationModel, with_touchpoint: bool) -> None:
+    _WORKER["model"] = model
+    _WORKER["with_touchpoint"] = with_touchpoint
+
+
+def _work(job: tuple[int, int]) -> BlockTables:
+    model = _WORKER["model"]
+    block = generate_block(model, job[0], job[1])
+    return block_tables(model, block, with_touchpoint=_WORKER["with_touchpoint"])
 
 
 def simulate(
@@ -157,12 +188,14 @@ def simulate(
     follow_days: float = 365.0,
     customer_prefix: str = "c",
     progress: bool = False,
+    workers: int = 1,
 ) -> SimulationResult:
     """Simulate ``customers`` customers walking ``journey`` and write the canonical tables.
 
     Writes ``events``, ``responses``, ``customers`` and ``accounts`` (``.parquet`` or ``.csv``)
     and ``truth.json`` into the directory ``out``. Streamed in chunks of ``chunk_customers``
-    (constant memory); the content is the same for a seed whatever the chunk size.
+    (constant memory); the content is the same for a seed whatever the chunk size or the
+    number of ``workers`` (processes that generate blocks while this one writes).
     """
     if customers < 1:
         raise UsageError(f"customers must be at least 1, got {customers}.")
@@ -199,7 +232,7 @@ def simulate(
 
     with _progress(progress, customers, model.journey.id) as advance:
         try:
-            for bt in _blocks(model, customers, with_touchpoint=False):
+            for bt in _blocks(model, customers, with_touchpoint=False, workers=workers):
                 lo = 0
                 while lo < bt.n:
                     take = min(bt.n - lo, chunk_customers - pending_n)
