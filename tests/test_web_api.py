@@ -384,3 +384,30 @@ def test_answers_reach_the_responses_table_exactly_once(app) -> None:  # type: i
         f"SELECT count(*), count(DISTINCT response_id) FROM read_parquet({files!r})"
     ).fetchall()[0]
     assert (n, distinct) == (6, 6)
+
+
+@pytest.mark.skipif(
+    not hasattr(klantreis.Workspace, "ingest_feedback"), reason="no store ingestion"
+)
+def test_dashboard_is_fresh_after_new_answers(app) -> None:  # type: ignore[no-untyped-def]
+    import klantreis.engine
+
+    if "scores" not in klantreis.engine.ANALYSES:
+        pytest.skip("no scores analysis in the engine")
+    viewer = client_as(app, "viewer")
+    url = f"/api/v1/journeys/{JOURNEY}/dashboard"
+    before = viewer.get(url).json()["sections"]["scores"]
+    assert before["rows"] == []
+    coll = client_as(app, "collector")
+    for i, score in enumerate((5, 4, 2)):
+        answer = {
+            "journey": JOURNEY,
+            "touchpoint": TOUCHPOINT,
+            "idempotency_key": f"fresh-{i:04d}",
+            "csat": score,
+        }
+        assert coll.post("/api/v1/collect/responses", json=answer).status_code == 201
+    after = viewer.get(url).json()["sections"]["scores"]["rows"]
+    row = next(r for r in after if r["touchpoint"] == TOUCHPOINT and r["metric"] == "csat")
+    assert row["n"] == 3
+    assert row["value"] == pytest.approx(2 / 3)  # top-2-box share: 5 and 4 of 5, 4, 2

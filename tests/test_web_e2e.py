@@ -138,3 +138,44 @@ def test_a_viewer_is_refused_an_edit(server: dict[str, Any], browser: Any) -> No
     )
     assert status == 403
     ctx.close()
+
+
+def test_collector_under_bounded_concurrent_load(server: dict[str, Any]) -> None:
+    """120 posts from 8 threads on loopback, a quarter of them retries: each answer once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from klantreis.store.appdb import AppDB
+    from klantreis.store.users import create_key
+
+    db = AppDB.of_workspace(server["ws"])
+    secret, _ = create_key(db, "load", scope="collect", rate_per_minute=10_000)
+    keys = [f"load-key-{i:05d}" for i in range(90)]
+    sends = keys + keys[:30]  # 30 retries of accepted submissions
+
+    def post(key: str) -> tuple[str, int]:
+        body = {
+            "journey": "five-phases",
+            "touchpoint": "checkout",
+            "idempotency_key": key,
+            "csat": 3,
+            "ces": 5,
+        }
+        with httpx.Client(base_url=server["url"], timeout=30) as c:
+            r = c.post(
+                "/api/v1/collect/responses",
+                json=body,
+                headers={"Authorization": f"Bearer {secret}"},
+            )
+            return key, r.status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(post, sends))
+    assert {s for _, s in results} <= {200, 201}
+    assert sum(1 for _, s in results if s == 201) == 90
+    rows = db.rows(
+        "SELECT count(*) AS n, count(DISTINCT idempotency_key) AS k FROM survey_answers "
+        "WHERE idempotency_key LIKE 'load-key-%'"
+    )
+    assert rows == [{"n": 180, "k": 90}]  # csat and ces per answer

@@ -6,6 +6,8 @@ route needs; this module only registers it.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from ..store.workspace import Workspace, open_workspace
 from .auth import PUBLIC_POSTS_PER_MINUTE, RateLimiter, check_access
 from .errors import install_error_handlers
 from .pages import Pages
+from .warmer import Warmer
 
 __all__ = ["WebApp", "create_app"]
 
@@ -50,9 +53,16 @@ def _access_dependency(access: str) -> Any:
 
 
 def create_app(
-    workspace: Workspace | str | Path, *, public_posts_per_minute: int | None = None
+    workspace: Workspace | str | Path,
+    *,
+    public_posts_per_minute: int | None = None,
+    warm: bool = False,
 ) -> FastAPI:
-    """The web app and HTTP API of ``workspace`` (a Workspace or its directory)."""
+    """The web app and HTTP API of ``workspace`` (a Workspace or its directory).
+
+    ``warm=True`` keeps the default dashboards computed in the background (after start-up
+    and after every ingest); ``klantreis serve`` turns it on.
+    """
     from .routes import ROUTES
 
     ws = workspace if isinstance(workspace, Workspace) else open_workspace(workspace)
@@ -67,7 +77,18 @@ def create_app(
     )
     if public_posts_per_minute is not None:
         web.public_posts_per_minute = public_posts_per_minute
+    warmer = Warmer(web) if warm else None
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if warmer is not None:
+            warmer.start()
+        yield
+        if warmer is not None:
+            warmer.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="klantreis",
         version=__version__,
         description="Customer journey maps, analytics, priority board and survey collection. "

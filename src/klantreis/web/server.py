@@ -34,7 +34,7 @@ def serve(
     if created:
         echo(f"Created the first admin. User: {created[0]}  Password: {created[1]}")
         echo("This password is shown only once; change users with 'klantreis users'.")
-    app = create_app(ws)
+    app = create_app(ws, warm=True)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     echo(f"Serving workspace {ws.name!r} at http://{shown}:{port}/  (Ctrl+C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning")

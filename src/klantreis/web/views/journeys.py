@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from fastapi import Request
@@ -36,6 +37,12 @@ __all__ = [
     "share_page",
     "templates_json",
 ]
+
+
+@lru_cache(maxsize=1)
+def _templates() -> list[Any]:
+    """The shipped templates (package files: they do not change while the app runs)."""
+    return list_templates()
 
 
 class NewJourney(BaseModel):
@@ -91,7 +98,7 @@ async def templates_json(request: Request) -> list[dict[str, Any]]:
             "stages": t.stages,
             "touchpoints": t.touchpoints,
         }
-        for t in list_templates()
+        for t in _templates()
     ]
 
 
@@ -119,7 +126,7 @@ def create_journey(request: Request, new: NewJourney) -> str:
 
 async def journey_new_page(request: Request) -> Response:
     return web(request).pages.render(
-        request, "journey_new.html", {"templates": list_templates(), "form": {}}
+        request, "journey_new.html", {"templates": _templates(), "form": {}}
     )
 
 
@@ -146,7 +153,7 @@ async def journey_create_form(request: Request) -> Response:
         return web(request).pages.render(
             request,
             "journey_new.html",
-            {"templates": list_templates(), "form": form, "error": err},
+            {"templates": _templates(), "form": form, "error": err},
             status_code=400,
         )
     return RedirectResponse(f"/journeys/{jid}/edit", status_code=303)
