@@ -19,10 +19,12 @@ below joined by U+001F, a missing field written as the empty string, the timesta
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from ..errors import UsageError
@@ -32,13 +34,16 @@ __all__ = [
     "DEFAULT_SCALES",
     "IGNORED_COLUMNS",
     "LINE_COLUMN",
+    "MAP_COLUMN",
     "REQUIRED_SOURCE",
     "CanonicalQuery",
     "canonical_query",
+    "extras_map",
     "quote_ident",
 ]
 
 LINE_COLUMN = "__klantreis_line"
+MAP_COLUMN = "__klantreis_map"
 
 #: Default scale (min, max) per metric; ``custom`` has none and needs one in the row.
 DEFAULT_SCALES: dict[str, tuple[float, float]] = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
@@ -52,7 +57,7 @@ REQUIRED_SOURCE: dict[str, tuple[str, ...]] = {
 }
 
 #: Input columns never kept as properties (the store writes them itself).
-IGNORED_COLUMNS = frozenset({"source_file", "source_line", "ingest_id", LINE_COLUMN})
+IGNORED_COLUMNS = frozenset({"source_file", "source_line", "ingest_id", LINE_COLUMN, MAP_COLUMN})
 
 _FIELDS: dict[str, tuple[str, ...]] = {
     "events": (
@@ -100,6 +105,12 @@ class CanonicalQuery:
     params: dict[str, Any]
     used_columns: list[str]
     ignored_columns: list[str] = field(default_factory=list)
+    #: how the map column is made: "none" (responses), "extras" (Arrow: extras_map of
+    #: map_extras, attached after the query), "given" (the source's map column, attached
+    #: after the query) or "sql" (the query reads MAP_COLUMN = extras_map and merges it)
+    map_mode: str = "none"
+    map_extras: list[str] = field(default_factory=list)
+    map_given: str | None = None
 
 
 class _Params:
@@ -138,20 +149,25 @@ def _epoch(x: str) -> str:
     )
 
 
-def _timestamp(q: str, t: pa.DataType, date_format: str | None, p: _Params) -> str:
+def _timestamp(q: str, t: pa.DataType, date_format: str | None, utc: bool, p: _Params) -> str:
+    """UTC TIMESTAMP from any input type; naive values are in the session time zone."""
+    if pa.types.is_timestamp(t) and t.tz is not None:
+        return f"make_timestamp(epoch_us({q}))"  # an instant: no time zone arithmetic needed
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
-        return f"(CAST({q} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')"
+        return (
+            f"CAST({q} AS TIMESTAMP)" if utc else f"(CAST({q} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')"
+        )
     if pa.types.is_integer(t) or pa.types.is_floating(t):
         return _epoch(f"CAST({q} AS DOUBLE)")
-    raw = f"TRIM({_as_text(q, t)})"
+    raw = _as_text(q, t)
     if date_format:
-        parsed = f"CAST(try_strptime({raw}, {p.add(date_format)}) AS TIMESTAMPTZ)"
+        parsed = f"CAST(try_strptime(TRIM({raw}), {p.add(date_format)}) AS TIMESTAMPTZ)"
     else:
         parsed = f"TRY_CAST({raw} AS TIMESTAMPTZ)"
     return (
-        f"CASE WHEN regexp_full_match({raw}, {p.add(_EPOCH_RE)}) "
-        f"THEN {_epoch(f'TRY_CAST({raw} AS DOUBLE)')} "
-        f"ELSE ({parsed} AT TIME ZONE 'UTC') END"
+        f"coalesce(({parsed} AT TIME ZONE 'UTC'), "
+        f"CASE WHEN regexp_full_match(TRIM({raw}), {p.add(_EPOCH_RE)}) "
+        f"THEN {_epoch(f'TRY_CAST({raw} AS DOUBLE)')} END)"
     )
 
 
@@ -171,6 +187,54 @@ def _map_of(q: str, t: pa.DataType) -> str:
         f"CASE WHEN {text} IS NULL OR TRIM({text}) = '' THEN {_EMPTY_MAP} "
         f"WHEN json_valid({text}) THEN TRY_CAST(json({text}) AS MAP(VARCHAR, VARCHAR)) END"
     )
+
+
+def _text_array(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    t = arr.type
+    if _is_text(t):
+        return arr.cast(pa.string())
+    if _is_nested(t):
+        return pa.array(
+            [
+                None if v is None else json.dumps(v, default=str, ensure_ascii=False)
+                for v in arr.to_pylist()
+            ],
+            type=pa.string(),
+        )
+    return arr.cast(pa.string())
+
+
+def extras_map(data: pa.Table, names: Sequence[str]) -> pa.MapArray:
+    """Pack columns ``names`` of ``data`` into one MAP(VARCHAR, VARCHAR) per row, skipping nulls.
+
+    Vectorised (no per-row Python): the values are interleaved row by row with a ``take``,
+    null entries filtered out and the offsets taken from the running count per row.
+    """
+    n, k = data.num_rows, len(names)
+    if k == 0 or n == 0:
+        return pa.MapArray.from_arrays(
+            pa.array(np.zeros(n + 1, dtype=np.int32)),
+            pa.array([], type=pa.string()),
+            pa.array([], type=pa.string()),
+        )
+    columns = [_text_array(data[name]) for name in names]
+    order = (
+        np.arange(n, dtype=np.int64)[:, None] + np.arange(k, dtype=np.int64)[None, :] * n
+    ).ravel()
+    values = pa.concat_arrays(columns).take(pa.array(order))
+    keys = pa.array(list(names), type=pa.string()).take(pa.array(np.tile(np.arange(k), n)))
+    if values.null_count == 0:
+        offsets = np.arange(0, n * k + 1, k, dtype=np.int32)
+    else:
+        valid = np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        values = values.filter(pa.array(valid))
+        keys = keys.filter(pa.array(valid))
+        counts = valid.reshape(n, k).sum(axis=1)
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    return pa.MapArray.from_arrays(pa.array(offsets), keys, values)
 
 
 def _canonical_key(expr: str) -> str:
@@ -193,6 +257,7 @@ def canonical_query(
     touchpoints: Sequence[str] | None = None,
     scales: Mapping[str, tuple[float, float]] | None = None,
     source_name: str = "the source",
+    timezone: str = "UTC",
 ) -> CanonicalQuery:
     """The SELECT that turns ``raw_batch`` (``schema``) into canonical rows of ``table``.
 
@@ -202,7 +267,8 @@ def canonical_query(
     """
     if table not in _FIELDS:
         raise KeyError(table)
-    names = [n for n in schema.names if n != LINE_COLUMN]
+    names = [n for n in schema.names if n not in (LINE_COLUMN, MAP_COLUMN)]
+    utc = timezone == "UTC"
     types = {n: schema.field(n).type for n in names}
     for canonical, source in columns.items():
         if canonical not in (*_FIELDS[table], _MAP_COLUMN.get(table, "")):
@@ -244,45 +310,72 @@ def canonical_query(
         assert s is not None
         return quote_ident(s)
 
-    def text(c: str, *, trim: bool = True) -> str:
+    def text(c: str) -> str:
         s = src.get(c)
         if s is None:
             return "CAST(NULL AS VARCHAR)"
-        t = _as_text(quote_ident(s), types[s])
-        return f"NULLIF(TRIM({t}), '')" if trim else f"NULLIF({t}, '')"
+        return f"NULLIF({_as_text(quote_ident(s), types[s])}, '')"
 
     def raw(c: str) -> str:
+        """The source value as it is (text: empty is missing); cast to text only when reported."""
         s = src.get(c)
         if s is None:
             return "CAST(NULL AS VARCHAR)"
-        return f"NULLIF(TRIM({_as_text(quote_ident(s), types[s])}), '')"
+        return f"NULLIF({quote_ident(s)}, '')" if _is_text(types[s]) else quote_ident(s)
 
+    # The map column (properties / attributes) is built in Arrow when it can be (fast): from
+    # the extra columns ("extras"), or the source's own map column as it is ("given"). Only a
+    # JSON text or struct column, or a map column plus extra columns, is merged in SQL ("sql").
     map_sql = ""
+    map_raw = "CAST(NULL AS VARCHAR)"
+    map_mode = "none"
+    map_key = "''"
     ignored: list[str] = []
     map_column = _MAP_COLUMN.get(table)
-    if map_column is not None:
-        entries = [
-            f"struct_pack(k := {p.add(n)}, v := {_as_text(quote_ident(n), types[n])})"
-            for n in extras
-        ]
-        extra_map = (
-            f"map_from_entries(list_filter([{', '.join(entries)}], lambda e: e.v IS NOT NULL))"
-            if entries
-            else _EMPTY_MAP
-        )
-        if src.get(map_column) is not None:
-            s = src[map_column]
-            assert s is not None
-            given = _map_of(quote_ident(s), types[s])
-            map_sql = (
-                f"CASE WHEN ({given}) IS NULL THEN NULL ELSE map_concat({extra_map}, {given}) END"
-            )
-            map_raw = raw(map_column)
-        else:
-            map_sql = extra_map
-            map_raw = "CAST(NULL AS VARCHAR)"
-    else:
+    map_extras: list[str] = []
+    passed: list[str] = []  # source columns the content key reads, passed through untouched
+    given_column = src.get(map_column) if map_column else None
+    if map_column is None:
         ignored = extras
+    elif given_column is None:
+        map_mode, map_extras = "extras", extras
+        ordered = sorted(extras) if table == "events" else []  # only events have a content key
+        passed = [f"{quote_ident(n)} AS _x{i}" for i, n in enumerate(ordered)]
+        pairs = [
+            f"CASE WHEN _x{i} IS NOT NULL THEN {p.add(n + '=')} || {_as_text(f'_x{i}', types[n])} END"
+            for i, n in enumerate(ordered)
+        ]
+        map_key = f"concat_ws(chr(30), {', '.join(pairs)})" if pairs else "''"
+    elif pa.types.is_map(types[given_column]) and not extras:
+        map_mode = "given"
+        passed = [f"{quote_ident(given_column)} AS _xg"]
+        map_key = _map_text("CAST(_xg AS MAP(VARCHAR, VARCHAR))")
+    else:
+        map_mode, map_extras = "sql", extras
+        given = _map_of(quote_ident(given_column), types[given_column])
+        map_sql = (
+            f"CASE WHEN ({given}) IS NULL THEN NULL "
+            f"ELSE map_concat({quote_ident(MAP_COLUMN)}, {given}) END"
+        )
+        map_raw = raw(map_column)
+        map_key = _map_text(map_column)
+    in_sql = map_mode == "sql"
+    map_typed = [f"{map_sql} AS {map_column}", f"{map_raw} AS {map_column}_raw"] if in_sql else []
+    map_typed += passed if table == "events" else []
+    map_check = (
+        [
+            (
+                f"{map_column} IS NULL",
+                str(map_column),
+                f"bad_{map_column}",
+                f"'{map_column} is not a JSON object'",
+                f"{map_column}_raw",
+            )
+        ]
+        if in_sql
+        else []
+    )
+    map_out = [str(map_column)] if in_sql else []
 
     fmt_msg = (
         f"not a timestamp in the date format {date_format!r}"
@@ -297,7 +390,7 @@ def canonical_query(
             f"{text('account_id')} AS account_id",
             f"{text('contact_id')} AS contact_id",
             f"{text('session_id')} AS session_id",
-            f"{_timestamp(q('timestamp'), types[src['timestamp'] or ''], date_format, p)} AS ts",
+            f"{_timestamp(q('timestamp'), types[src['timestamp'] or ''], date_format, utc, p)} AS ts",
             f"{raw('timestamp')} AS ts_raw",
             f"{text('event')} AS event",
             f"{text('channel')} AS channel",
@@ -308,8 +401,7 @@ def canonical_query(
             )
             + " AS value",
             f"{raw('value')} AS value_raw",
-            f"{map_sql} AS properties",
-            f"{map_raw} AS properties_raw",
+            *map_typed,
             f"{line} AS source_line",
         ]
         checks = [
@@ -330,13 +422,7 @@ def canonical_query(
                 "'value is not a number'",
                 "value_raw",
             ),
-            (
-                "properties IS NULL",
-                "properties",
-                "bad_properties",
-                "'properties is not a JSON object'",
-                "properties_raw",
-            ),
+            *map_check,
         ]
         key = " || chr(31) || ".join(
             [
@@ -346,7 +432,7 @@ def canonical_query(
                 _canonical_key("channel"),
                 _canonical_key("session_id"),
                 _canonical_key("value"),
-                _map_text("properties"),
+                map_key,
             ]
         )
         out = [
@@ -359,7 +445,7 @@ def canonical_query(
             "event",
             "channel",
             "value",
-            "properties",
+            *map_out,
         ]
     elif table == "responses":
         known = list(touchpoints) if touchpoints else None
@@ -376,7 +462,7 @@ def canonical_query(
         typed = [
             f"{text('response_id')} AS response_id_in",
             f"{text('customer_id')} AS customer_id",
-            f"{_timestamp(q('timestamp'), types[src['timestamp'] or ''], date_format, p)} AS ts",
+            f"{_timestamp(q('timestamp'), types[src['timestamp'] or ''], date_format, utc, p)} AS ts",
             f"{raw('timestamp')} AS ts_raw",
             f"{text('touchpoint')} AS touchpoint",
             f"{text('event')} AS event",
@@ -398,7 +484,7 @@ def canonical_query(
                 else "CAST(NULL AS DOUBLE)"
             )
             + " AS scale_max_in",
-            f"{text('comment', trim=False)} AS comment",
+            f"{text('comment')} AS comment",
             f"{text('channel')} AS channel",
             f"{line} AS source_line",
         ]
@@ -439,7 +525,7 @@ def canonical_query(
                 "score < scale_min OR score > scale_max",
                 "score",
                 "score_out_of_scale",
-                "printf('score %s is outside the %s scale %s-%s', score_raw, metric, "
+                "printf('score %s is outside the %s scale %s-%s', CAST(score_raw AS VARCHAR), metric, "
                 "CAST(scale_min AS VARCHAR), CAST(scale_max AS VARCHAR))",
                 "score_raw",
             ),
@@ -481,13 +567,12 @@ def canonical_query(
         ]
         typed_sql = ", ".join(typed)
         inner = f"SELECT *, {scaled} FROM (SELECT {typed_sql} FROM raw_batch)"
-        return _finish(inner, checks, out, p, names, ignored)
+        return _finish(inner, checks, out, p, names, ignored, map_extras, map_mode, given_column)
     elif table == "customers":
         typed = [
             f"{text('customer_id')} AS customer_id",
             f"{text('account_id')} AS account_id",
-            f"{map_sql} AS attributes",
-            f"{map_raw} AS attributes_raw",
+            *map_typed,
             f"{line} AS source_line",
         ]
         checks = [
@@ -498,20 +583,13 @@ def canonical_query(
                 "'customer_id is empty'",
                 "NULL",
             ),
-            (
-                "attributes IS NULL",
-                "attributes",
-                "bad_attributes",
-                "'attributes is not a JSON object'",
-                "attributes_raw",
-            ),
+            *map_check,
         ]
-        out = ["customer_id", "account_id", "attributes"]
+        out = ["customer_id", "account_id", *map_out]
     else:
         typed = [
             f"{text('account_id')} AS account_id",
-            f"{map_sql} AS attributes",
-            f"{map_raw} AS attributes_raw",
+            *map_typed,
             f"{line} AS source_line",
         ]
         checks = [
@@ -522,17 +600,11 @@ def canonical_query(
                 "'account_id is empty'",
                 "NULL",
             ),
-            (
-                "attributes IS NULL",
-                "attributes",
-                "bad_attributes",
-                "'attributes is not a JSON object'",
-                "attributes_raw",
-            ),
+            *map_check,
         ]
-        out = ["account_id", "attributes"]
+        out = ["account_id", *map_out]
     inner = f"SELECT {', '.join(typed)} FROM raw_batch"
-    return _finish(inner, checks, out, p, names, ignored)
+    return _finish(inner, checks, out, p, names, ignored, map_extras, map_mode, given_column)
 
 
 def _finish(
@@ -542,20 +614,33 @@ def _finish(
     p: _Params,
     names: list[str],
     ignored: list[str],
+    map_extras: list[str],
+    map_mode: str,
+    given_column: str | None,
 ) -> CanonicalQuery:
-    def case(pick: int) -> str:
-        arms = " ".join(f"WHEN {c[0]} THEN {c[pick]}" for c in checks)
-        return f"CASE {arms} END"
+    # the checks run once per row (first failing check number in _k); the rest reads _k
+    first_failing = " ".join(f"WHEN {c[0]} THEN {i}" for i, c in enumerate(checks, start=1))
 
-    field_case = " ".join(f"WHEN {c[0]} THEN '{c[1]}'" for c in checks)
-    reason_case = " ".join(f"WHEN {c[0]} THEN '{c[2]}'" for c in checks)
+    def pick(column: int, quote: bool) -> str:
+        arms = " ".join(
+            f"WHEN {i} THEN " + (f"'{c[column]}'" if quote else f"CAST({c[column]} AS VARCHAR)")
+            for i, c in enumerate(checks, start=1)
+        )
+        return f"CASE _k {arms} END"
+
     sql = (
         f"SELECT {', '.join(out)}, "
         "$source_file AS source_file, source_line, $ingest_id AS ingest_id, "
-        f"CASE {field_case} END AS _field, "
-        f"CASE {reason_case} END AS _reason, "
-        f"{case(3)} AS _message, "
-        f"{case(4)} AS _value "
-        f"FROM ({inner})"
+        f"{pick(1, True)} AS _field, {pick(2, True)} AS _reason, "
+        f"{pick(3, False)} AS _message, {pick(4, False)} AS _value "
+        f"FROM (SELECT *, CASE {first_failing} END AS _k FROM ({inner}))"
     )
-    return CanonicalQuery(sql=sql, params=p.values, used_columns=names, ignored_columns=ignored)
+    return CanonicalQuery(
+        sql=sql,
+        params=p.values,
+        used_columns=names,
+        ignored_columns=ignored,
+        map_extras=map_extras,
+        map_mode=map_mode,
+        map_given=given_column,
+    )

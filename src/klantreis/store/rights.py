@@ -35,6 +35,7 @@ from .database import (
     salt,
     write_transaction,
 )
+from .ingest import parquet_writer
 from .report import ForgetReport
 
 __all__ = ["CUSTOMER_TABLES", "export_customer", "forget_customer", "subject_hash"]
@@ -120,6 +121,7 @@ def export_customer(ws: Any, customer_id: str) -> dict[str, Any]:
                     con, f"SELECT * FROM {_ident(name)} WHERE customer_id = $id", {"id": cid}
                 )
     work = duckdb.connect()
+    work.execute("SET enable_progress_bar = false")
     try:
         for t in CUSTOMER_TABLES:
             tables[t] = (
@@ -175,6 +177,7 @@ def forget_customer(ws: Any, customer_id: str, *, command: str | None = None) ->
         removed: dict[str, int] = {}
         replace: list[tuple[str, str | None, int, int, str]] = []  # old, new, rows, bytes, table
         work = duckdb.connect()
+        work.execute("SET enable_progress_bar = false")
         try:
             for t, rels in files.items():
                 removed[t] = 0
@@ -201,7 +204,7 @@ def forget_customer(ws: Any, customer_id: str, *, command: str | None = None) ->
                         if batch.num_rows == 0:
                             continue
                         if writer is None:
-                            writer = pq.ParquetWriter(dest, schema, compression="zstd")
+                            writer = parquet_writer(dest, schema)
                         writer.write_batch(batch.cast(schema))
                         rows += batch.num_rows
                     if writer is not None:
