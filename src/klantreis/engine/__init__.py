@@ -13,6 +13,7 @@ from .analyze import ANALYSES, analyze, make_query
 from .attribution import AttributionQuery, AttributionResult
 from .connect import ENGINES, connect, spark_session
 from .coverage import CoverageQuery, CoverageResult
+from .drivers import DriversQuery, DriversResult
 from .funnel import FunnelQuery, FunnelResult
 from .gaps import GapsQuery, GapsResult
 from .linking import LEVELS, at_level, link
@@ -39,6 +40,7 @@ for _q in (
     LoyaltyQuery,
     CoverageQuery,
     AttributionQuery,
+    DriversQuery,
 ):
     ANALYSES[_q.analysis] = _q
 
@@ -50,6 +52,8 @@ __all__ = [
     "AttributionResult",
     "CoverageQuery",
     "CoverageResult",
+    "DriversQuery",
+    "DriversResult",
     "FunnelQuery",
     "FunnelResult",
     "GapsQuery",
