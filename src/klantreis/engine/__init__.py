@@ -12,6 +12,7 @@ from __future__ import annotations
 from .analyze import ANALYSES, analyze, make_query
 from .attribution import AttributionQuery, AttributionResult
 from .connect import ENGINES, connect, spark_session
+from .conformance import ConformanceQuery, ConformanceResult
 from .coverage import CoverageQuery, CoverageResult
 from .drivers import DriversQuery, DriversResult
 from .funnel import FunnelQuery, FunnelResult
@@ -41,6 +42,7 @@ for _q in (
     CoverageQuery,
     AttributionQuery,
     DriversQuery,
+    ConformanceQuery,
 ):
     ANALYSES[_q.analysis] = _q
 
@@ -50,6 +52,8 @@ __all__ = [
     "LEVELS",
     "AttributionQuery",
     "AttributionResult",
+    "ConformanceQuery",
+    "ConformanceResult",
     "CoverageQuery",
     "CoverageResult",
     "DriversQuery",

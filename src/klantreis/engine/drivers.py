@@ -24,7 +24,7 @@ All sums are computed in the engine per (node, stratum); Python pools a few hund
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -252,7 +252,7 @@ class DriversQuery(Query):
         frame = frame.sort_values(["_order", p.level, "kind"]).drop(columns="_order")
         return frame[[p.level, "stage", *_COLUMNS]].reset_index(drop=True)
 
-    def _sentence(self, r: dict[str, Any], level: str) -> str:
+    def _sentence(self, r: Mapping[Any, Any], level: str) -> str:
         node = r[level]
         effect, low, high = r["effect"], r["ci_low"], r["ci_high"]
         if effect is None or pd.isna(effect):
