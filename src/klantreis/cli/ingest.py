@@ -203,21 +203,38 @@ _REASON = click.option(
 )
 
 
+_LIMIT = click.option(
+    "--limit", type=int, default=100, show_default=True, help="At most this many rows (0: all)."
+)
+
+
 @click.group(invoke_without_command=True)
+@_TABLE
+@_INGEST
+@_REASON
+@_LIMIT
+@format_option
 @click.pass_context
-def quarantine(ctx: click.Context) -> None:
+def quarantine(
+    ctx: click.Context,
+    table: str | None,
+    ingest_id: int | None,
+    reason: str | None,
+    limit: int,
+    fmt: str,
+) -> None:
     """Rows that failed validation: list them (the default) or export them to fix and re-ingest."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(quarantine_list)
+        ctx.invoke(
+            quarantine_list, table=table, ingest_id=ingest_id, reason=reason, limit=limit, fmt=fmt
+        )
 
 
 @quarantine.command("list")
 @_TABLE
 @_INGEST
 @_REASON
-@click.option(
-    "--limit", type=int, default=100, show_default=True, help="At most this many rows (0: all)."
-)
+@_LIMIT
 @format_option
 @click.pass_context
 def quarantine_list(ctx: click.Context, table: str | None = None, ingest_id: int | None = None,

@@ -70,7 +70,9 @@ KEYS = {
 }
 _REPLACED_BY_ID = {"customers", "accounts"}
 _MAX_REASONS = 5
-_PAUSE_ENV = "KLANTREIS_INGEST_PAUSE_S"  # test hook: sleep after each batch and before commit
+# test hooks (crash tests): sleep after each batch, and between publishing and committing
+_PAUSE_ENV = "KLANTREIS_INGEST_PAUSE_S"
+_COMMIT_PAUSE_ENV = "KLANTREIS_INGEST_COMMIT_PAUSE_S"
 
 _ARROW_TYPES = {
     "VARCHAR": pa.string(),
@@ -215,8 +217,8 @@ def _progress_bar(enabled: bool, label: str) -> Iterator[Any]:
         yield (bar, task)
 
 
-def _pause() -> None:
-    seconds = os.environ.get(_PAUSE_ENV)
+def _pause(variable: str = _PAUSE_ENV) -> None:
+    seconds = os.environ.get(variable)
     if seconds:
         time.sleep(float(seconds))
 
@@ -688,7 +690,7 @@ def _run(
                 replaced_files.append(
                     (dest.relative_to(data_dir).as_posix(), rows, dest.stat().st_size)
                 )
-    _pause()
+    _pause(_COMMIT_PAUSE_ENV)
     report = IngestReport(
         ingest_id=ingest_id,
         table=opts.table,
