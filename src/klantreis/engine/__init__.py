@@ -22,6 +22,7 @@ from .loyalty import LoyaltyQuery, LoyaltyResult
 from .pages import PagesQuery, PagesResult
 from .pain_points import PainPointsQuery, PainPointsResult
 from .paths import PathsQuery, PathsResult
+from .personas import PersonasQuery, PersonasResult
 from .query import Query
 from .results import Result, Scope
 from .scores import ScoresQuery, ScoresResult
@@ -43,6 +44,7 @@ for _q in (
     AttributionQuery,
     DriversQuery,
     ConformanceQuery,
+    PersonasQuery,
 ):
     ANALYSES[_q.analysis] = _q
 
@@ -70,6 +72,8 @@ __all__ = [
     "PainPointsResult",
     "PathsQuery",
     "PathsResult",
+    "PersonasQuery",
+    "PersonasResult",
     "Query",
     "Result",
     "Scope",
