@@ -90,7 +90,10 @@ def _show(result: Any, params: dict[str, Any]) -> None:
             f" ({_pct(m['linked_share'])}); {m['linked_customers']:,} of {m['customers']:,}"
             f" customers ({_pct(m['customers_linked_share'])}). Most frequent unlinked events:"
         )
-    emit(result.display_frame(), "table", title=title, caption=result.caption())
+    if len(result.frame) == 0:
+        click.echo(f"{title}: no rows.\n{result.caption()}")
+    else:
+        emit(result.display_frame(), "table", title=title, caption=result.caption())
     for name, table in result.tables.items():
         emit(table, "table", title=f"{result.analysis}: {name}")
 

@@ -64,9 +64,18 @@ class PathsQuery(Query):
             nodes = nodes.filter(nodes.seq < self.max_steps)  # seq counts from 0
         per_customer = _path_keys(nodes, backend_kind(source.con))
         counted = per_customer.group_by("path_key").aggregate(customers=per_customer.count())
-        top = counted.order_by([ibis.desc("customers"), "path_key"]).limit(self.top_k)
-        total = int(source.execute(per_customer.count()))
-        frame = source.execute(top)
+        everything = ibis.window()
+        top = (
+            counted.mutate(
+                total=counted.customers.sum().over(everything),
+                distinct_paths=counted.count().over(everything),
+            )
+            .order_by([ibis.desc("customers"), "path_key"])
+            .limit(self.top_k)
+        )
+        frame = source.execute(top)  # one pass: the top paths with the totals alongside
+        total = int(frame["total"].iloc[0]) if len(frame) else 0
+        distinct = int(frame["distinct_paths"].iloc[0]) if len(frame) else 0
         rows: list[dict[str, Any]] = [
             {
                 "path": str(k).split(SEPARATOR),
@@ -97,7 +106,7 @@ class PathsQuery(Query):
             denominator=f"the {total:,} customers with a path in the period",
             meta={
                 "customers_with_path": total,
-                "distinct_paths": int(source.execute(counted.count())),
+                "distinct_paths": distinct,
             },
             expr=top,
         )
