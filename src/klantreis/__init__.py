@@ -27,12 +27,14 @@ from .engine import (
     analyze,
 )
 from .errors import (
+    IngestError,
     JourneyNotFound,
     JourneyValidationError,
     KlantreisError,
     Problem,
     TemplateNotFound,
     WorkspaceExists,
+    WorkspaceLocked,
     WorkspaceNotFound,
 )
 from .model import (
@@ -70,11 +72,17 @@ from .simulate import (
 from .store import Workspace
 from .store import init_workspace as init
 from .store import open_workspace as open
+from .store.mapping import ColumnMapping
+from .store.report import ForgetReport, IngestReport, ReasonCount
 
 __all__ = [
+    "ColumnMapping",
     "CoverageQuery",
+    "ForgetReport",
     "FunnelQuery",
     "GapsQuery",
+    "IngestError",
+    "IngestReport",
     "Journey",
     "JourneyNotFound",
     "JourneyValidationError",
@@ -92,6 +100,7 @@ __all__ = [
     "Plant",
     "Problem",
     "Query",
+    "ReasonCount",
     "Result",
     "ScoresQuery",
     "Segment",
@@ -106,6 +115,7 @@ __all__ = [
     "TransitionsQuery",
     "Workspace",
     "WorkspaceExists",
+    "WorkspaceLocked",
     "WorkspaceNotFound",
     "__version__",
     "analyze",
