@@ -16,6 +16,7 @@ from .conformance import ConformanceQuery, ConformanceResult
 from .coverage import CoverageQuery, CoverageResult
 from .drivers import DriversQuery, DriversResult
 from .funnel import FunnelQuery, FunnelResult
+from .impact import ImpactQuery, ImpactResult
 from .gaps import GapsQuery, GapsResult
 from .linking import LEVELS, at_level, link
 from .loyalty import LoyaltyQuery, LoyaltyResult
@@ -45,6 +46,7 @@ for _q in (
     DriversQuery,
     ConformanceQuery,
     PersonasQuery,
+    ImpactQuery,
 ):
     ANALYSES[_q.analysis] = _q
 
@@ -64,6 +66,8 @@ __all__ = [
     "FunnelResult",
     "GapsQuery",
     "GapsResult",
+    "ImpactQuery",
+    "ImpactResult",
     "LoyaltyQuery",
     "LoyaltyResult",
     "PagesQuery",
