@@ -120,6 +120,8 @@ def prepare(source: Source, query: Query) -> Prepared:
     check_level(level, journey)
     period = parse_period(query.since, query.until)
     attributes = resolve_attributes(journey, segment=query.segment, persona=query.persona)
+    if journey is not None and journey.audience:
+        attributes = {**journey.audience, **attributes}
     in_scope = customers_matching(source.customers, attributes) if attributes else None
     if query.unit != "customer":
         check_unit(query.unit)

@@ -192,7 +192,13 @@ class Segment(_Strict):
 
 
 class Journey(_Strict):
-    """A designed customer journey: the map a team draws in a workshop."""
+    """A designed customer journey: the map a team draws in a workshop.
+
+    ``audience`` selects the customers this journey is about (customer attributes; a value means
+    equals, a list means in). Empty: every customer. A workspace with one journey per persona or
+    product line gives each journey its audience, so the analyses of one journey never count
+    another journey's customers.
+    """
 
     id: Identifier
     name: Text
@@ -200,6 +206,7 @@ class Journey(_Strict):
     kind: Literal["buyer", "customer", "full"] = "full"
     lang: Literal["en", "nl"] = "en"
     stage_model: str | None = None
+    audience: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict)
     personas: list[Persona] = Field(default_factory=list)
     segments: list[Segment] = Field(default_factory=list)
     stages: list[Stage] = Field(min_length=1)

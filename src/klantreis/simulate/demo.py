@@ -26,7 +26,6 @@ from typing import Any
 import pandas as pd
 
 from ..errors import UsageError, WorkspaceExists
-from ..model import load_template
 from ..store import Workspace, init_workspace
 from ..store.workspace import CONFIG_FILE
 from .run import simulate
@@ -117,8 +116,10 @@ def build_demo(
             "and were not loaded into the store."
         )
     for i, spec in enumerate(DEMO_JOURNEYS):
-        journey = load_template(spec.template, spec.lang)
-        ws.add_template(spec.template, spec.lang)
+        journey = ws.add_template(spec.template, spec.lang)
+        # One event table holds all three journeys: each journey's audience is its customers.
+        journey.audience = {"journey": journey.id}
+        ws.save_journey(journey)
         n = max(10, int(customers * spec.share))
         known = {t.id for t in journey.touchpoints} | {s.id for s in journey.stages}
         plants = [p for p in spec.plants if p.split(":")[1] in known]
