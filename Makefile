@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 DEMO_DIR ?= demo-workspace
+SIZES ?= 1M,10M,100M
+BENCH_ARGS ?=
 
 .PHONY: help setup system demo test test-fast lint typecheck format bench clean
 
@@ -13,6 +15,7 @@ help:
 	@echo "make demo       build the demo workspace and show it"
 	@echo "make test       lint, typecheck and run the whole test suite (DuckDB and Spark)"
 	@echo "make test-fast  the test suite without Spark"
+	@echo "make bench      the benchmark suite (SIZES=1M,10M,100M); writes docs/benchmarks.md"
 	@echo "make lint       ruff lint and format check"
 	@echo "make typecheck  mypy on the package"
 	@echo "make format     format the code with ruff"
@@ -51,6 +54,11 @@ test: setup lint typecheck
 
 test-fast: $(STAMP)
 	KLANTREIS_SKIP_SPARK=1 $(BIN)/pytest -q -x
+
+# Benchmarks vs pm4py, retentioneering, ChannelAttribution, pandas and the hardware floor.
+# The peers come from the lock's bench extra; simulated data is cached in .bench-cache/.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks --sizes $(SIZES) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache .coverage
