@@ -82,7 +82,13 @@ def engine_measures(app: WebApp, journey: Journey) -> Any:
 def _section_runner(
     app: WebApp, name: str, journey: Journey, filters: dict[str, Any]
 ) -> Callable[[], dict[str, Any]]:
-    return lambda: _engine_section(app, name, journey, filters)
+    def run() -> dict[str, Any]:
+        start = time.perf_counter()
+        out = _engine_section(app, name, journey, filters)
+        out["compute_ms"] = round((time.perf_counter() - start) * 1000, 1)
+        return out
+
+    return run
 
 
 def dashboard_data(

@@ -53,16 +53,26 @@ def data_version(app: WebApp) -> tuple[Any, ...]:
 
 
 def cached(app: WebApp, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
-    """``compute()`` once per key; the key must include :func:`data_version`."""
+    """``compute()`` once per key; the key must include :func:`data_version`.
+
+    Requests for a key that is being computed (by the warmer or another request) wait for
+    that computation instead of starting a second one.
+    """
     with _lock:
         if key in app.cache:
             return app.cache[key]
-    value = compute()
-    with _lock:
-        if len(app.cache) > _MAX_ENTRIES:
-            for k in [k for k in app.cache if k and k[0] == "result"][: _MAX_ENTRIES // 2]:
+        gate = app.cache.setdefault(("inflight", key), threading.Lock())
+    with gate:
+        with _lock:
+            if key in app.cache:
+                return app.cache[key]
+        value = compute()
+        with _lock:
+            results = [k for k in app.cache if k and k[0] == "result"]
+            for k in results[: len(results) - _MAX_ENTRIES] if len(results) > _MAX_ENTRIES else []:
                 del app.cache[k]
-        app.cache[key] = value
+            app.cache[key] = value
+            app.cache.pop(("inflight", key), None)
     return value
 
 
