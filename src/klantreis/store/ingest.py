@@ -22,8 +22,10 @@ import secrets
 import shutil
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -239,13 +241,19 @@ class _Stager:
         self.good_rows = 0
         self.bad_rows = 0
         self.at = now_utc()
+        # good rows are written by one background thread (Parquet encoding releases the GIL),
+        # so reading and checking the next batch overlaps with writing this one
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="klantreis-stage")
+        self._pending: deque[Future[None]] = deque()
 
     def write_good(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
         if self.good is None:
             self.good = parquet_writer(self.good_path, self.schema)
-        self.good.write_table(table)
+        while len(self._pending) >= 2:  # at most two batches in memory waiting to be written
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(self.good.write_table, table))
         self.good_rows += table.num_rows
 
     def write_bad(self, rows: dict[str, list[Any]]) -> None:
@@ -262,9 +270,26 @@ class _Stager:
         self.bad_rows += n
 
     def close(self) -> None:
-        for w in (self.good, self.bad):
-            if w is not None:
-                w.close()
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._pool.shutdown(wait=True)
+            for w in (self.good, self.bad):
+                if w is not None:
+                    w.close()
+
+
+@contextmanager
+def _closing(stager: _Stager) -> Iterator[_Stager]:
+    """Close the staging writers (waiting for the writer thread) also when staging fails."""
+    try:
+        yield stager
+    except BaseException:
+        with suppress(Exception):
+            stager.close()
+        raise
+    stager.close()
 
 
 def _stage_batch(
@@ -641,11 +666,12 @@ def _run(
         work.execute("SET enable_progress_bar = false")
         _check_timezone(work, opts.timezone)
         work.execute(f"SET TimeZone = '{opts.timezone}'")  # validated above: a known IANA name
+        reader_con = work.cursor()  # its own connection: a result streams while `work` checks
         stager = _Stager(staging, opts.table, ingest_id)
         notes: dict[str, int] = {}
         ignored: list[str] = []
         cache: dict[pa.Schema, Any] = {}
-        with _progress_bar(opts.progress, f"ingest {opts.table}") as bar:
+        with _progress_bar(opts.progress, f"ingest {opts.table}") as bar, _closing(stager):
             for src in sources:
                 for batch in read_source(
                     src,
@@ -653,6 +679,7 @@ def _run(
                     fmt=opts.fmt,
                     batch_rows=batch_rows,
                     delimiter=opts.mapping.delimiter,
+                    con=reader_con,
                 ):
                     for col in _stage_batch(work, batch, stager, opts, touchpoints, cache):
                         if col not in ignored:
@@ -664,7 +691,6 @@ def _run(
                         rate = done / max(time.perf_counter() - started, 1e-9)
                         bar[0].update(bar[1], completed=done, rate=f"{rate:,.0f} rows/s")
                     _pause()
-        stager.close()
         with read_connection(ws.database_path) as con:
             committed = committed_files(con, opts.table)
         outcome = _deduplicate(work, stager, data_dir, committed)

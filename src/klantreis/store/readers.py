@@ -318,6 +318,22 @@ def _parquet_batches(path: Path, *, batch_rows: int) -> Iterator[RawBatch]:
         yield RawBatch(table, str(path))
 
 
+def _duckdb_parquet_batches(path: Path, con: Any, *, batch_rows: int) -> Iterator[RawBatch]:
+    """Parquet read by DuckDB (parallel, often several times faster than row-group reads)."""
+    rel = con.read_parquet(str(path), file_row_number=True)
+    rel = rel.project(f"* EXCLUDE (file_row_number), file_row_number + 1 AS {LINE_COLUMN}")
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in rel.to_arrow_reader(batch_rows):  # DuckDB hands out row-group sized batches
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= batch_rows:
+            yield RawBatch(pa.Table.from_batches(pending), str(path))
+            pending, rows = [], 0
+    if rows:
+        yield RawBatch(pa.Table.from_batches(pending), str(path))
+
+
 def _frame_batches(frame: Any, *, batch_rows: int, name: str) -> Iterator[RawBatch]:
     table = pa.Table.from_pandas(frame, preserve_index=False)
     for offset in range(0, max(table.num_rows, 1), batch_rows):
@@ -456,8 +472,13 @@ def read_source(
     batch_rows: int,
     delimiter: str | None = None,
     name: str | None = None,
+    con: Any = None,
 ) -> Iterator[RawBatch]:
-    """The batches of one source (a file path or a pandas DataFrame) for ``table``."""
+    """The batches of one source (a file path or a pandas DataFrame) for ``table``.
+
+    With ``con`` (a DuckDB connection not used for anything else meanwhile) Parquet files
+    are read by DuckDB; without it by Arrow.
+    """
     if not isinstance(source, Path):
         yield from _frame_batches(source, batch_rows=batch_rows, name=name or "<DataFrame>")
         return
@@ -467,6 +488,8 @@ def read_source(
     src = str(source)
     if kind in {"csv", "tsv"}:
         yield from _csv_batches(source, kind, delimiter=delimiter, batch_rows=batch_rows)
+    elif kind == "parquet" and con is not None:
+        yield from _duckdb_parquet_batches(source, con, batch_rows=batch_rows)
     elif kind == "parquet":
         yield from _parquet_batches(source, batch_rows=batch_rows)
     elif kind in {"ndjson", "json"}:
