@@ -17,6 +17,7 @@ error shape) and a message that names what failed, the value, what was allowed a
     │   └── IngestError                 ingest
     ├── EngineError                     engine
     │   └── EngineNotAvailable          engine_not_available
+    ├── NotificationError               notification_failed (webhook or SMTP refused)
     ├── AccessError                     access           (web app and HTTP API)
     │   ├── NotAuthenticated            unauthenticated  (HTTP 401)
     │   ├── PermissionDenied            forbidden        (HTTP 403)
@@ -51,6 +52,7 @@ __all__ = [
     "KlantreisError",
     "NotAuthenticated",
     "NotFound",
+    "NotificationError",
     "PermissionDenied",
     "Problem",
     "RateLimited",
@@ -197,6 +199,12 @@ class EngineError(KlantreisError):
 
 class EngineNotAvailable(EngineError):
     code = "engine_not_available"
+
+
+class NotificationError(KlantreisError):
+    """A webhook or mail server refused an alert or could not be reached."""
+
+    code = "notification_failed"
 
 
 class AccessError(KlantreisError):

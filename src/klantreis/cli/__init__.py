@@ -21,6 +21,8 @@ __all__ = ["COMMAND_MODULES", "cli", "main"]
 COMMAND_MODULES = [
     "klantreis.cli.journeys",
     "klantreis.cli.analyze",
+    "klantreis.cli.advanced",
+    "klantreis.cli.monitor",
     "klantreis.cli.ingest",
     "klantreis.cli.render",
     "klantreis.cli.simulate",

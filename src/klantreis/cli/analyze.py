@@ -54,6 +54,13 @@ def _common(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--since", help="Start of the period (ISO 8601 date or date-time)."),
         click.option("--until", help="End of the period (a date is inclusive)."),
         click.option(
+            "--unit",
+            type=click.Choice(["customer", "account"]),
+            default="customer",
+            show_default=True,
+            help="The unit counted: customers, or B2B accounts (all their contacts as one).",
+        ),
+        click.option(
             "--full", is_flag=True, help="JSON with query, scope, denominator and all tables."
         ),
         format_option,
@@ -66,7 +73,8 @@ def _common(f: Callable[..., Any]) -> Callable[..., Any]:
 def _run(ctx: click.Context, analysis: str, params: dict[str, Any], options: dict[str, Any]) -> Any:
     import klantreis
 
-    query = {k: params[k] for k in ("journey", "level", "segment", "persona", "since", "until")}
+    keys = ("journey", "level", "segment", "persona", "since", "until", "unit")
+    query = {k: params[k] for k in keys}
     query.update({k: v for k, v in options.items() if v is not None})
     return klantreis.analyze(workspace_of(ctx), analysis, engine=params["engine"], **query)
 
@@ -146,7 +154,8 @@ def funnel(ctx: click.Context, **params: Any) -> None:
         import klantreis
         from klantreis.engine import open_source
 
-        query = {k: params[k] for k in ("journey", "level", "segment", "persona", "since", "until")}
+        keys = ("journey", "level", "segment", "persona", "since", "until", "unit")
+        query = {k: params[k] for k in keys}
         query.update({k: v for k, v in options.items() if v is not None})
         query.pop("breakdown", None)
         q = klantreis.FunnelQuery(**query)

@@ -20,6 +20,7 @@ from .impact import ImpactQuery, ImpactResult
 from .gaps import GapsQuery, GapsResult
 from .linking import LEVELS, at_level, link
 from .loyalty import LoyaltyQuery, LoyaltyResult
+from .monitor import MonitorQuery, MonitorResult
 from .pages import PagesQuery, PagesResult
 from .pain_points import PainPointsQuery, PainPointsResult
 from .paths import PathsQuery, PathsResult
@@ -47,6 +48,7 @@ for _q in (
     ConformanceQuery,
     PersonasQuery,
     ImpactQuery,
+    MonitorQuery,
 ):
     ANALYSES[_q.analysis] = _q
 
@@ -70,6 +72,8 @@ __all__ = [
     "ImpactResult",
     "LoyaltyQuery",
     "LoyaltyResult",
+    "MonitorQuery",
+    "MonitorResult",
     "PagesQuery",
     "PagesResult",
     "PainPointsQuery",

@@ -9,7 +9,7 @@ repeats collapsed (``a a b`` → ``a b``). Against the designed order 1…n, eac
 
 A unit **conforms** when it starts at the first stage, never moves backward and skips nothing.
 Rows: one per group — ``(all)`` and, with ``breakdown="persona"`` (default), each declared
-persona (a unit can match several personas) — with the shares of units that conform, start at
+persona (a unit can match several personas; ``None`` or ``"none"``: only ``(all)``) — with the shares of units that conform, start at
 the first stage, skip a stage and move backward. ``tables``:
 
 - ``skipped``: per stage, units that jumped over it (and the share of units that went past it);
@@ -63,7 +63,7 @@ class ConformanceQuery(Query):
     top_k: int = 20
 
     def run(self, source: Source) -> ConformanceResult:
-        if self.breakdown not in (None, "persona"):
+        if self.breakdown not in (None, "none", "persona"):
             raise UsageError(f"Unknown breakdown {self.breakdown!r}.", hint="use persona, or none.")
         p = prepare(source, self)
         if p.journey is None or p.level not in ("stage", "touchpoint"):
