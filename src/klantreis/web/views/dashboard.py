@@ -8,10 +8,12 @@ A section whose analysis is not available says so instead of showing a number.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 from fastapi import Request
 from fastapi.responses import Response
 
@@ -19,12 +21,15 @@ from ...errors import KlantreisError
 from ...model import Journey
 from ...store.surveys import recent_answers
 from ..deps import journey_and_version, web
+from ..editing import file_version
 from .measures import cached, data_version
 
 if TYPE_CHECKING:
     from ..app import WebApp
 
 __all__ = ["SECTIONS", "dashboard_data", "dashboard_json", "dashboard_page", "engine_measures"]
+
+log = logging.getLogger("klantreis.web")
 
 SECTIONS = ("funnel", "scores", "pain_points", "alerts", "trends")
 
@@ -61,22 +66,48 @@ def _engine_section(
         return engine_adapter.section(app.ws, name, journey, filters)
     except KlantreisError as exc:
         return {"available": False, "rows": [], "note": exc.message, "code": exc.code}
+    except Exception as exc:  # an engine bug must not take the whole dashboard down
+        log.exception("dashboard section %s of %s failed", name, journey.id)
+        return {
+            "available": False,
+            "rows": [],
+            "note": f"The {name} analysis failed ({type(exc).__name__}: {exc}); "
+            "the server log has the details.",
+            "code": "internal_error",
+        }
 
 
 def engine_measures(app: WebApp, journey: Journey) -> Any:
-    """The map's numbers per touchpoint (from the engine), cached per data version."""
-    try:
-        from . import engine_adapter
-    except ImportError:
+    """The map's numbers per touchpoint: the dashboard's scores and pain-point reach (shared
+    cache entries, so the map costs nothing extra once the dashboard is computed)."""
+    from ...render.measured import measured_from_scores
+
+    version = file_version(app.ws.journey_path(journey.id))
+    dv = data_version(app)
+    scores = section_cached(app, "scores", journey, version, {}, dv)
+    if not scores.get("available") or not scores.get("rows"):
         return None
-    key = (
-        "result",
-        "measures",
-        journey.id,
-        journey.to_data().__repr__().__hash__(),
-        data_version(app),
-    )
-    return cached(app, key, lambda: engine_adapter.measures(app.ws, journey))
+    pains = section_cached(app, "pain_points", journey, version, {}, dv)
+    reach = {
+        str(r["touchpoint"]): int(r["reach_customers"])
+        for r in pains.get("rows", [])
+        if r.get("touchpoint") and r.get("reach_customers") is not None
+    }
+    return measured_from_scores(pd.DataFrame(scores["rows"]), reach=reach, source="klantreis")
+
+
+def section_cached(
+    app: WebApp,
+    name: str,
+    journey: Journey,
+    version: str,
+    filters: dict[str, Any],
+    dv: tuple[Any, ...],
+) -> dict[str, Any]:
+    """One dashboard section, computed once per journey version, filters and data version."""
+    key = ("result", "dashboard", name, journey.id, version, tuple(sorted(filters.items())), dv)
+    result: dict[str, Any] = cached(app, key, _section_runner(app, name, journey, filters))
+    return result
 
 
 def _section_runner(
@@ -98,8 +129,7 @@ def dashboard_data(
     dv = data_version(app)
     sections = {}
     for name in SECTIONS:
-        key = ("result", "dashboard", name, journey.id, version, tuple(sorted(filters.items())), dv)
-        sections[name] = cached(app, key, _section_runner(app, name, journey, filters))
+        sections[name] = section_cached(app, name, journey, version, filters, dv)
     return {
         "journey": journey.id,
         "version": version,

@@ -13,7 +13,7 @@ from typing import Any
 
 from ...model import Journey
 
-__all__ = ["SECTION_ANALYSES", "measures", "section"]
+__all__ = ["SECTION_ANALYSES", "section"]
 
 #: dashboard section -> (analysis names to try, fixed options)
 SECTION_ANALYSES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
@@ -62,13 +62,3 @@ def section(ws: Any, name: str, journey: Journey, filters: dict[str, Any]) -> di
         "scope": result.scope.to_dict(),
         "note": note if rows else (note or "No data in scope."),
     }
-
-
-def measures(ws: Any, journey: Journey) -> Any:
-    """The map's measured numbers (``render.MeasuredJourney``) from the engine's scores."""
-    from ...render.measured import measured_from_scores
-
-    result, _ = _run(ws, "scores", journey, {})
-    if result is None or result.frame.empty:
-        return None
-    return measured_from_scores(result, source="klantreis engine")
