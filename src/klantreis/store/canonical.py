@@ -160,12 +160,22 @@ def _timestamp(q: str, t: pa.DataType, date_format: str | None, utc: bool, p: _P
     if pa.types.is_integer(t) or pa.types.is_floating(t):
         return _epoch(f"CAST({q} AS DOUBLE)")
     raw = _as_text(q, t)
+    fast = ""
     if date_format:
         parsed = f"CAST(try_strptime(TRIM({raw}), {p.add(date_format)}) AS TIMESTAMPTZ)"
     else:
         parsed = f"TRY_CAST({raw} AS TIMESTAMPTZ)"
+        if utc:
+            # naive text in UTC needs no time zone work: a plain TIMESTAMP cast is ~5x faster.
+            # That cast ignores an offset, so text with one (…Z, …+01:00, …-04:00 after the
+            # minutes) takes the TIMESTAMPTZ cast below.
+            tail = f"{raw}[17:]"
+            fast = (
+                f"CASE WHEN suffix({raw}, 'Z') OR contains({tail}, '+') OR contains({tail}, '-') "
+                f"THEN NULL ELSE TRY_CAST({raw} AS TIMESTAMP) END, "
+            )
     return (
-        f"coalesce(({parsed} AT TIME ZONE 'UTC'), "
+        f"coalesce({fast}({parsed} AT TIME ZONE 'UTC'), "
         f"CASE WHEN regexp_full_match(TRIM({raw}), {p.add(_EPOCH_RE)}) "
         f"THEN {_epoch(f'TRY_CAST({raw} AS DOUBLE)')} END)"
     )
