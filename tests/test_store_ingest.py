@@ -339,3 +339,35 @@ def test_timestamps_are_utc_without_zone_in_the_schema(workspace, tmp_path):
     assert types["timestamp"] == "TIMESTAMP"
     assert types["properties"] == "MAP(VARCHAR, VARCHAR)"
     assert rows(workspace)["timestamp"][0].to_pydatetime() == dt.datetime(2024, 6, 1, 16, 0)
+
+
+@pytest.mark.parametrize(
+    ("zone", "expected"),
+    [
+        (
+            "UTC",
+            ["2024-03-01 10:00", "2024-03-01 10:00", "2024-06-01 16:00", "2024-03-01 00:00",
+             "2024-03-01 10:00", "2024-03-01 10:00:00.123", "2024-07-01 10:00"],
+        ),
+        (
+            "Europe/Amsterdam",  # +01:00 in winter, +02:00 in summer
+            ["2024-03-01 09:00", "2024-03-01 10:00", "2024-06-01 16:00", "2024-02-29 23:00",
+             "2024-03-01 10:00", "2024-03-01 10:00:00.123", "2024-07-01 08:00"],
+        ),
+    ],
+)  # fmt: skip
+def test_timestamp_text_in_every_form(workspace, tmp_path, zone, expected):
+    texts = [
+        "2024-03-01 10:00",  # naive: read in the zone
+        "2024-03-01T10:00:00Z",
+        "2024-06-01T12:00:00-04:00",
+        "2024-03-01",
+        "1709287200",  # seconds since 1970 (UTC)
+        "1709287200123",  # milliseconds
+        "2024-07-01 10:00",
+    ]
+    body = "".join(f"c{i},{t},x\n" for i, t in enumerate(texts))
+    src = write(tmp_path / "t.csv", "customer_id,timestamp,event\n" + body)
+    report = workspace.ingest_events(src, timezone=zone, progress=False)
+    assert report.accepted == len(texts)
+    assert rows(workspace)["timestamp"].tolist() == [pd.Timestamp(e) for e in expected]
