@@ -20,9 +20,14 @@ SECTION_ANALYSES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "funnel": (("funnel",), {"level": "stage"}),
     "scores": (("scores",), {"level": "touchpoint"}),
     "pain_points": (("pain-points", "pain_points"), {}),
-    "alerts": (("alerts", "monitor"), {}),
+    "alerts": (("monitor",), {"level": "touchpoint", "trend": "month"}),
     "trends": (("scores",), {"level": "stage", "trend": "month"}),
 }
+
+#: sections that show one of the result's extra tables instead of its rows
+TABLES: dict[str, str] = {"alerts": "alerts"}
+#: what an empty section means
+EMPTY: dict[str, str] = {"alerts": "No statistically significant change in any KPI series."}
 
 
 def _fields(cls: type) -> set[str]:
@@ -50,8 +55,15 @@ def section(ws: Any, name: str, journey: Journey, filters: dict[str, Any]) -> di
     if result is None:
         names = " or ".join(repr(n) for n in SECTION_ANALYSES[name][0])
         return {"available": False, "rows": [], "note": f"The engine has no {names} analysis yet."}
-    rows = result.records()
-    shown = [c for c in getattr(result, "display_columns", ()) if c in result.frame.columns]
+    table = getattr(result, "tables", {}).get(TABLES.get(name, ""))
+    if table is not None:  # e.g. the monitor's alerts, not its series
+        from ...engine.results import jsonable
+
+        rows = [jsonable(r) for r in table.to_dict(orient="records")]
+        shown = list(table.columns)
+    else:
+        rows = result.records()
+        shown = [c for c in getattr(result, "display_columns", ()) if c in result.frame.columns]
     note = f"Filter(s) not available here: {', '.join(ignored)}." if ignored else None
     return {
         "available": True,
@@ -60,5 +72,5 @@ def section(ws: Any, name: str, journey: Journey, filters: dict[str, Any]) -> di
         "columns": shown or list(result.frame.columns),
         "denominator": result.denominator or result.scope.caption(),
         "scope": result.scope.to_dict(),
-        "note": note if rows else (note or "No data in scope."),
+        "note": note if rows else (note or EMPTY.get(name, "No data in scope.")),
     }
