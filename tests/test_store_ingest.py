@@ -317,6 +317,8 @@ def test_data_files_lists_committed_files_only(workspace, tmp_path):
     assert len(files) == 1 and files[0].parent == workspace.data_dir / "events"
     stray = workspace.data_dir / "events" / "part-99999999-dead.parquet"
     stray.write_bytes(files[0].read_bytes())
+    own = workspace.data_dir / "events" / "my-copy.parquet"
+    own.write_bytes(files[0].read_bytes())
     assert workspace.data_files("events") == files
     with pytest.raises(KeyError, match="Known tables"):
         workspace.data_files("nope")
@@ -324,6 +326,7 @@ def test_data_files_lists_committed_files_only(workspace, tmp_path):
     with workspace.write_lock():
         pass
     assert not stray.exists()
+    assert own.exists()  # not a store file: left alone, never read
 
 
 def test_timestamps_are_utc_without_zone_in_the_schema(workspace, tmp_path):

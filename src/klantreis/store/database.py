@@ -206,21 +206,19 @@ def salt(con: duckdb.DuckDBPyConnection) -> str:
 def recover(data_dir: Path) -> dict[str, int]:
     """Undo what a killed writer left behind (call with the write lock held).
 
-    Deletes the staging directory and every Parquet file under ``data/<table>/`` that the
-    registry does not name, and marks ingests still 'running' as 'aborted'. Returns how many
-    files and ingests it cleaned up.
+    Deletes the staging directory and every store file (``part-*.parquet``) under
+    ``data/<table>/`` that the registry does not name, and marks ingests still 'running' as
+    'aborted'. Files with other names are left alone (and never read). Without a database
+    nothing was ever committed or staged by a writer that got as far as writing data (an
+    ingest creates the database before it writes a file), so only staging is removed.
+    Returns how many files and ingests it cleaned up.
     """
     db_path = data_dir / DATABASE_FILE
     staging = data_dir / STAGING_DIR
-    removed_files = 0
     if staging.exists():
         shutil.rmtree(staging, ignore_errors=True)
     if not db_path.exists():
-        for name in CANONICAL:
-            for f in (data_dir / name).glob("*.parquet*"):
-                f.unlink(missing_ok=True)
-                removed_files += 1
-        return {"files": removed_files, "ingests": 0}
+        return {"files": 0, "ingests": 0}
     with write_transaction(db_path) as con:
         registered = {r[0] for r in con.execute("SELECT path FROM data_files").fetchall()}
         aborted = con.execute(
@@ -229,9 +227,9 @@ def recover(data_dir: Path) -> dict[str, int]:
             "WHERE status = 'running' RETURNING ingest_id",
             [now_utc()],
         ).fetchall()
+    removed_files = 0
     for name in CANONICAL:
-        folder = data_dir / name
-        for f in folder.glob("*.parquet*"):
+        for f in (data_dir / name).glob("part-*.parquet*"):
             if f.relative_to(data_dir).as_posix() not in registered:
                 f.unlink(missing_ok=True)
                 removed_files += 1
