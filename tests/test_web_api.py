@@ -411,3 +411,26 @@ def test_dashboard_is_fresh_after_new_answers(app) -> None:  # type: ignore[no-u
     row = next(r for r in after if r["touchpoint"] == TOUCHPOINT and r["metric"] == "csat")
     assert row["n"] == 3
     assert row["value"] == pytest.approx(2 / 3)  # top-2-box share: 5 and 4 of 5, 4, 2
+
+
+def test_pages_load_nothing_from_outside(app) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    editor = client_as(app, "editor")
+    editor.headers["accept"] = "text/html"
+    pages = [
+        "/journeys",
+        f"/journeys/{JOURNEY}",
+        f"/journeys/{JOURNEY}/edit",
+        f"/journeys/{JOURNEY}/dashboard",
+        f"/journeys/{JOURNEY}/board",
+        f"/journeys/{JOURNEY}/surveys",
+        f"/survey/{JOURNEY}/{TOUCHPOINT}",
+        "/login",
+    ]
+    for page in pages:
+        html = editor.get(page).text
+        # absolute links only to the app itself (its own survey URLs)
+        assert not re.search(r"""(src|href)=["']?(https?:)?//(?!testserver/)""", html), page
+        for asset in re.findall(r"""(?:src|href)="(/static/[^"]+)""", html):
+            assert editor.get(asset).status_code == 200, asset
