@@ -46,91 +46,21 @@ from .database import (
     recover,
     write_transaction,
 )
+from .dedupe import deduplicate
 from .lock import write_lock
 from .mapping import ColumnMapping
+from .parquet import QUARANTINE_SCHEMA, arrow_schema, parquet_writer
 from .readers import RawBatch, Rejected, detect_format, read_source
 from .report import IngestReport, ReasonCount
 
-__all__ = [
-    "BATCH_ROWS",
-    "KEYS",
-    "QUARANTINE_SCHEMA",
-    "IngestOptions",
-    "arrow_schema",
-    "ingest",
-    "parquet_writer",
-]
+__all__ = ["BATCH_ROWS", "IngestOptions", "ingest"]
 
 #: Rows per batch (``KLANTREIS_INGEST_BATCH_ROWS`` overrides it).
 BATCH_ROWS = 500_000
-#: The id column of each table.
-KEYS = {
-    "events": "event_id",
-    "responses": "response_id",
-    "customers": "customer_id",
-    "accounts": "account_id",
-}
-_REPLACED_BY_ID = {"customers", "accounts"}
 _MAX_REASONS = 5
 # test hooks (crash tests): sleep after each batch, and between publishing and committing
 _PAUSE_ENV = "KLANTREIS_INGEST_PAUSE_S"
 _COMMIT_PAUSE_ENV = "KLANTREIS_INGEST_COMMIT_PAUSE_S"
-
-_ARROW_TYPES = {
-    "VARCHAR": pa.string(),
-    "TIMESTAMP": pa.timestamp("us"),
-    "DOUBLE": pa.float64(),
-    "BIGINT": pa.int64(),
-    "MAP(VARCHAR, VARCHAR)": pa.map_(pa.string(), pa.string()),
-}
-
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        ("ingest_id", pa.int64()),
-        ("table_name", pa.string()),
-        ("source_file", pa.string()),
-        ("source_line", pa.int64()),
-        ("field", pa.string()),
-        ("value", pa.string()),
-        ("reason", pa.string()),
-        ("message", pa.string()),
-        ("customer_id", pa.string()),
-        ("raw", pa.string()),
-        ("quarantined_at", pa.timestamp("us")),
-    ]
-)
-
-
-_DICTIONARY_COLUMNS = frozenset(
-    {
-        "customer_id",
-        "account_id",
-        "contact_id",
-        "event",
-        "channel",
-        "touchpoint",
-        "metric",
-        "source_file",
-    }
-)
-
-
-def parquet_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
-    """A writer for the store's files: zstd, dictionary encoding only where values repeat
-    (names, ids of customers, map keys and values), not on unique ids (3x faster to write)."""
-    dictionary = [f.name for f in schema if f.name in _DICTIONARY_COLUMNS]
-    dictionary += [
-        f"{f.name}.key_value.{part}"
-        for f in schema
-        if pa.types.is_map(f.type)
-        for part in ("key", "value")
-    ]
-    return pq.ParquetWriter(path, schema, compression="zstd", use_dictionary=dictionary)
-
-
-def arrow_schema(table: str) -> pa.Schema:
-    """The Arrow (and Parquet) schema of a canonical table."""
-    return pa.schema([(c.name, _ARROW_TYPES[c.type]) for c in canonical_table(table).columns])
 
 
 @dataclass(frozen=True)
@@ -401,129 +331,6 @@ def _write_rejected(stager: _Stager, source_file: str, rejected: Sequence[Reject
     )
 
 
-def _map_text(col: str) -> str:
-    return (
-        f"coalesce(array_to_string(list_transform(list_sort(map_entries({col})), "
-        "lambda e: e.key || '=' || coalesce(e.value, '')), chr(30)), '')"
-    )
-
-
-@dataclass
-class _Outcome:
-    new_files: list[tuple[Path, int]]  # (staged file ready to publish, rows)
-    accepted: int
-    duplicates: int
-    replaced: int = 0
-    rewritten: list[tuple[str, Path | None, int]] = field(
-        default_factory=list
-    )  # old rel, new, rows
-
-
-def _write_query(
-    work: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], dest: Path, schema: pa.Schema
-) -> int:
-    """Stream a query's result into a Parquet file; returns the row count (0: no file)."""
-    reader = work.sql(sql, params=params or None).to_arrow_reader(BATCH_ROWS)
-    rows = 0
-    writer: pq.ParquetWriter | None = None
-    try:
-        for batch in reader:
-            if batch.num_rows == 0:
-                continue
-            if writer is None:
-                writer = parquet_writer(dest, schema)
-            writer.write_batch(batch.cast(schema))
-            rows += batch.num_rows
-    finally:
-        if writer is not None:
-            writer.close()
-    return rows
-
-
-def _deduplicate(
-    work: duckdb.DuckDBPyConnection, stager: _Stager, data_dir: Path, committed: list[str]
-) -> _Outcome:
-    table = stager.table
-    key = KEYS[table]
-    if stager.good_rows == 0:
-        return _Outcome([], 0, 0)
-    staged = str(stager.good_path)
-    old = [str(data_dir / p) for p in committed]
-    names = ", ".join(f'"{n}"' for n in stager.schema.names)
-    out = stager.staging / "deduplicated.parquet"
-    if table not in _REPLACED_BY_ID:
-        repeated = work.execute(
-            f"SELECT count(*) FROM (SELECT {key} FROM read_parquet($f) GROUP BY {key} HAVING count(*) > 1)",
-            {"f": staged},
-        ).fetchall()[0]
-        clash = (0,)
-        if old:
-            clash = work.execute(
-                f"SELECT count(*) FROM read_parquet($f) s SEMI JOIN "
-                f"(SELECT {key} FROM read_parquet($old)) c USING ({key})",
-                {"f": staged, "old": old},
-            ).fetchall()[0]
-        if repeated[0] == 0 and clash[0] == 0:
-            return _Outcome([(stager.good_path, stager.good_rows)], stager.good_rows, 0)
-        committed_ids = (
-            f"ANTI JOIN (SELECT {key} FROM read_parquet($old)) c USING ({key})" if old else ""
-        )
-        sql = (
-            f"SELECT {names} FROM read_parquet($f, file_row_number = true) s {committed_ids} "
-            f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY file_row_number) = 1 "
-            "ORDER BY file_row_number"
-        )
-        params: dict[str, Any] = {"f": staged, **({"old": old} if old else {})}
-        rows = _write_query(work, sql, params, out, stager.schema)
-        return _Outcome([(out, rows)] if rows else [], rows, stager.good_rows - rows)
-
-    # customers / accounts: the latest row per id wins; identical stored rows are duplicates
-    content = f"coalesce(account_id, '') || chr(31) || {_map_text('attributes')}"
-    latest = (
-        f"SELECT {names}, {content} AS _content FROM read_parquet($f, file_row_number = true) "
-        f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY file_row_number DESC) = 1"
-    )
-    if old:
-        stored = f"SELECT {key}, {content} AS _content FROM read_parquet($old)"
-        work.execute(
-            f"CREATE OR REPLACE TEMP TABLE _new AS SELECT n.* FROM ({latest}) n "
-            f"ANTI JOIN ({stored}) s ON n.{key} = s.{key} AND n._content = s._content",
-            {"f": staged, "old": old},
-        )
-        replaced_files = work.execute(
-            f"SELECT filename, count(*) FILTER (WHERE {key} NOT IN (SELECT {key} FROM _new)) "
-            f"FROM read_parquet($old, filename = true) "
-            f"GROUP BY filename HAVING bool_or({key} IN (SELECT {key} FROM _new)) ORDER BY filename",
-            {"old": old},
-        ).fetchall()
-        replaced_row = work.execute(
-            f"SELECT count(*) FROM _new WHERE {key} IN (SELECT {key} FROM read_parquet($old))",
-            {"old": old},
-        ).fetchall()[0]
-        replaced = int(replaced_row[0])
-    else:
-        work.execute(f"CREATE OR REPLACE TEMP TABLE _new AS {latest}", {"f": staged})
-        replaced_files, replaced = [], 0
-    rows = _write_query(work, f"SELECT {names} FROM _new ORDER BY {key}", {}, out, stager.schema)
-    rewritten: list[tuple[str, Path | None, int]] = []
-    for i, (filename, keep) in enumerate(replaced_files):
-        rel = Path(filename).resolve().relative_to(data_dir.resolve()).as_posix()
-        dest: Path | None = None
-        if keep:
-            dest = stager.staging / f"rewrite-{i}.parquet"
-            _write_query(
-                work,
-                f"SELECT {names} FROM read_parquet($old) WHERE {key} NOT IN (SELECT {key} FROM _new)",
-                {"old": filename},
-                dest,
-                stager.schema,
-            )
-        rewritten.append((rel, dest, int(keep)))
-    return _Outcome(
-        [(out, rows)] if rows else [], rows, stager.good_rows - rows, replaced, rewritten
-    )
-
-
 def _reasons(work: duckdb.DuckDBPyConnection, stager: _Stager) -> list[ReasonCount]:
     if stager.bad_rows == 0:
         return []
@@ -693,7 +500,7 @@ def _run(
                     _pause()
         with read_connection(ws.database_path) as con:
             committed = committed_files(con, opts.table)
-        outcome = _deduplicate(work, stager, data_dir, committed)
+        outcome = deduplicate(work, stager, data_dir, committed)
         reasons = _reasons(work, stager)
     finally:
         work.close()

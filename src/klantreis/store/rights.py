@@ -35,7 +35,7 @@ from .database import (
     salt,
     write_transaction,
 )
-from .ingest import parquet_writer
+from .parquet import parquet_writer
 from .report import ForgetReport
 
 __all__ = ["CUSTOMER_TABLES", "export_customer", "forget_customer", "subject_hash"]
