@@ -1,8 +1,8 @@
 """Exactly once: which staged rows are new, by id, against the committed files (in DuckDB).
 
-Only the id column is read to find duplicates (a ``GROUP BY`` within the ingest, a semi-join
-against the committed files); the staged file is rewritten with an anti-join only when one
-is found, so a fresh ingest writes its data once.
+Only the id column is read to find duplicates (distinct hashes within the ingest, a
+semi-join on hashes against the committed files); the staged file is rewritten with an exact
+anti-join only when one may exist, so a fresh ingest writes its data once.
 """
 
 from __future__ import annotations
@@ -76,15 +76,17 @@ def deduplicate(
     names = ", ".join(f'"{n}"' for n in stager.schema.names)
     out = stager.staging / "deduplicated.parquet"
     if table not in _REPLACED_BY_ID:
+        # Pre-checks on 64-bit hashes of the ids (faster than on the text): equal ids have
+        # equal hashes, so "no equal hashes" proves "no duplicates". A hash collision only
+        # sends the ingest down the exact path below.
         repeated = work.execute(
-            f"SELECT count(*) FROM (SELECT {key} FROM read_parquet($f) GROUP BY {key} HAVING count(*) > 1)",
-            {"f": staged},
+            f"SELECT count(*) - count(DISTINCT hash({key})) FROM read_parquet($f)", {"f": staged}
         ).fetchall()[0]
         clash = (0,)
         if old:
             clash = work.execute(
                 f"SELECT count(*) FROM read_parquet($f) s SEMI JOIN "
-                f"(SELECT {key} FROM read_parquet($old)) c USING ({key})",
+                f"(SELECT hash({key}) AS h FROM read_parquet($old)) c ON hash(s.{key}) = c.h",
                 {"f": staged, "old": old},
             ).fetchall()[0]
         if repeated[0] == 0 and clash[0] == 0:
