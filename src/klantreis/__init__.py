@@ -32,6 +32,7 @@ from .engine import (
     TransitionsQuery,
     analyze,
 )
+from .engine.measure import MeasuresResult, measure_journey
 from .errors import (
     IngestError,
     JourneyNotFound,
@@ -102,6 +103,7 @@ __all__ = [
     "LoyaltyQuery",
     "MatchRule",
     "MeasuredJourney",
+    "MeasuresResult",
     "MonitorQuery",
     "PagesQuery",
     "PainPointsQuery",
@@ -136,6 +138,7 @@ __all__ = [
     "list_templates",
     "load_journey",
     "load_template",
+    "measure_journey",
     "open",
     "parse_journey",
     "render_map",

@@ -266,8 +266,15 @@ def scores_svg(data: pd.DataFrame, *, lang: str = "en") -> str:
     lo = float(min(data["ci_low"].min(), data["value"].min()))
     hi = float(max(data["ci_high"].max(), data["value"].max()))
     pad = (hi - lo) * 0.05 or 1.0
+    shares = "share" in data and bool(data["share"].all())  # e.g. CSAT as a top-2-box share
     _interval_rows(
-        svg, rows, lo=lo - pad, hi=hi + pad, top=62, lang=lang, fmt=lambda v: fmt_num(v, lang)
+        svg,
+        rows,
+        lo=lo - pad,
+        hi=hi + pad,
+        top=62,
+        lang=lang,
+        fmt=(lambda v: fmt_pct(v, lang)) if shares else (lambda v: fmt_num(v, lang)),
     )
     _note(svg, label("chart.small_sample_note", lang), 80 + 28 * len(data) + 16)
     return str(svg)

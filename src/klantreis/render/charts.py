@@ -156,9 +156,14 @@ def transitions_data(
 
 
 def scores_data(result: Any) -> pd.DataFrame:
-    """touchpoint, metric, value, ci_low, ci_high, n, small_sample (in the input order)."""
+    """touchpoint, metric, value, ci_low, ci_high, n, small_sample (in the input order).
+
+    An optional boolean column ``share`` (the value is a share 0..1, shown as a percentage)
+    is kept.
+    """
     f = _frame(result, ("touchpoint", "metric", "value", "ci_low", "ci_high", "n"), "scores")
-    out = f[["touchpoint", "metric", "value", "ci_low", "ci_high", "n"]].copy()
+    keep = ["touchpoint", "metric", "value", "ci_low", "ci_high", "n"]
+    out = f[keep + (["share"] if "share" in f.columns else [])].copy()
     out["n"] = out["n"].astype(int)
     out["small_sample"] = out["n"] < SMALL_SAMPLE_N
     return out

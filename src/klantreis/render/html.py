@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from .labels import fmt_int, fmt_num, fmt_pct, label
+from .labels import fmt_int, fmt_pct, label
+from .map_svg import score_text
 from .mapdata import MapData
 from .measured import SMALL_SAMPLE_N
 from .svgdraw import esc
@@ -110,11 +111,7 @@ def details_table(data: MapData) -> str:
                     conv += f" (n={fmt_int(m.conversion_n, lang)})"
             score = ""
             if m and m.has_score and m.score_value is not None:
-                score = f"{(m.score_metric or '').upper()} {fmt_num(m.score_value, lang)}"
-                if m.score_ci_low is not None and m.score_ci_high is not None:
-                    score += f" [{fmt_num(m.score_ci_low, lang)}–{fmt_num(m.score_ci_high, lang)}]"
-                if m.score_n is not None:
-                    score += f" n={fmt_int(m.score_n, lang)}"
+                score = score_text(m, lang)
             if m and m.small_sample():
                 score += f" ⚠ n<{SMALL_SAMPLE_N}"
             emotion = "" if c.expected_emotion is None else f"{c.expected_emotion:+d}"

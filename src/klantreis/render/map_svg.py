@@ -16,7 +16,7 @@ from .measured import SMALL_SAMPLE_N, TouchpointMeasure
 from .svgdraw import Svg, attrs, esc, num, text_block
 from .textfit import text_width, wrap
 
-__all__ = ["COLORS", "map_svg"]
+__all__ = ["COLORS", "map_svg", "score_text"]
 
 COLORS = {
     "ink": "#1d2433",
@@ -74,7 +74,10 @@ class _CardLines:
         return 8 + 13 + len(self.name) * 15.5 + len(self.lines) * CARD_LINE + 8
 
 
-def _score_text(m: TouchpointMeasure, lang: str) -> str:
+def score_text(
+    m: TouchpointMeasure, lang: str, *, interval: bool = True, with_n: bool = True
+) -> str:
+    """``CSAT 72% [64%–79%] n=144``: a share scale (0..1) as percentages, NPS whole points."""
     metric = (m.score_metric or "score").upper()
     value = m.score_value if m.score_value is not None else 0.0
     decimals = 0 if metric == "NPS" else 1
@@ -85,9 +88,9 @@ def _score_text(m: TouchpointMeasure, lang: str) -> str:
         return fmt_num(v, lang, decimals=decimals)
 
     text = f"{metric} {show(value)}"
-    if m.score_ci_low is not None and m.score_ci_high is not None:
+    if interval and m.score_ci_low is not None and m.score_ci_high is not None:
         text += f" [{show(m.score_ci_low)}–{show(m.score_ci_high)}]"
-    if m.score_n is not None:
+    if with_n and m.score_n is not None:
         text += f" n={fmt_int(m.score_n, lang)}"
     return text
 
@@ -116,7 +119,7 @@ def card_lines(card: Card, width_px: float, lang: str) -> _CardLines:
                 conv += f" (n={fmt_int(m.conversion_n, lang)})"
             lines += [(t, "card-figure") for t in wrap(conv, inner, CARD_TEXT)]
         if m.has_score:
-            lines += [(t, "card-figure") for t in wrap(_score_text(m, lang), inner, CARD_TEXT)]
+            lines += [(t, "card-figure") for t in wrap(score_text(m, lang), inner, CARD_TEXT)]
         if m.small_sample():
             warn = f"⚠ {label('card.small_sample', lang)} (n<{SMALL_SAMPLE_N})"
             lines += [(t, "card-warn") for t in wrap(warn, inner, CARD_TEXT)]

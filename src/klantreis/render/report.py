@@ -24,8 +24,8 @@ from ..model import Journey
 from .chart_svg import scores_svg
 from .charts import scores_data
 from .html import banner, details_table, page, table
-from .labels import fmt_int, fmt_num, label
-from .map_svg import map_svg
+from .labels import fmt_int, label
+from .map_svg import map_svg, score_text
 from .mapdata import MapData, map_data
 from .maps import as_measured, format_of
 from .measured import MeasuredJourney
@@ -70,7 +70,7 @@ def _evidence_of_stage(data: MapData, stage: str, lang: str) -> str:
         m = card.measure
         if m is None or not m.has_score or m.score_value is None:
             continue
-        text = f"{card.name}: {(m.score_metric or '').upper()} {fmt_num(m.score_value, lang)}"
+        text = f"{card.name}: {score_text(m, lang, interval=False, with_n=False)}"
         if m.score_n is not None:
             text += f" (n={fmt_int(m.score_n, lang)})"
         if m.small_sample():
@@ -99,7 +99,7 @@ def _key_figures(data: MapData, lang: str, pain_points: int) -> list[tuple[str, 
         m = c.measure
         e = m.emotion() if m is not None else None
         if m is not None and e is not None and m.score_value is not None:
-            text = f"{c.name}: {(m.score_metric or '').upper()} {fmt_num(m.score_value, lang)}"
+            text = f"{c.name}: {score_text(m, lang, interval=False, with_n=False)}"
             scored.append((e[0], c.touchpoint, text))
     if scored:
         figures.append((label("kpi.lowest_score", lang), min(scored)[2]))
@@ -159,6 +159,7 @@ def report_data(
                 "ci_low": c.measure.score_ci_low,
                 "ci_high": c.measure.score_ci_high,
                 "n": c.measure.score_n or 0,
+                "share": (c.measure.score_min, c.measure.score_max) == (0.0, 1.0),
             }
             for c in data.cards
             if c.measure is not None and c.measure.has_score

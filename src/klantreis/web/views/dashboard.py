@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from fastapi import Request
 from fastapi.responses import Response
 
@@ -78,22 +77,19 @@ def _engine_section(
 
 
 def engine_measures(app: WebApp, journey: Journey) -> Any:
-    """The map's numbers per touchpoint: the dashboard's scores and pain-point reach (shared
-    cache entries, so the map costs nothing extra once the dashboard is computed)."""
-    from ...render.measured import measured_from_scores
+    """The map's numbers per touchpoint from ``klantreis.measure_journey`` (the same numbers as
+    ``klantreis map``), cached per journey version and data version; None without data."""
+    from ...engine.measure import measure_journey
+    from ...render.measured import MeasuredJourney
 
     version = file_version(app.ws.journey_path(journey.id))
-    dv = data_version(app)
-    scores = section_cached(app, "scores", journey, version, {}, dv)
-    if not scores.get("available") or not scores.get("rows"):
-        return None
-    pains = section_cached(app, "pain_points", journey, version, {}, dv)
-    reach = {
-        str(r["touchpoint"]): int(r["reach_customers"])
-        for r in pains.get("rows", [])
-        if r.get("touchpoint") and r.get("reach_customers") is not None
-    }
-    return measured_from_scores(pd.DataFrame(scores["rows"]), reach=reach, source="klantreis")
+    key = ("result", "measures", journey.id, version, data_version(app))
+
+    def compute() -> Any:
+        measured = measure_journey(app.ws, journey, priorities=False).measured
+        return MeasuredJourney.from_dict(measured) if measured else None
+
+    return cached(app, key, compute)
 
 
 def section_cached(
