@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from ...errors import ConflictError, KlantreisError
 from ...model import list_templates, load_template
@@ -146,7 +146,11 @@ async def journey_create_form(request: Request) -> Response:
             if isinstance(exc, KlantreisError)
             else {
                 "code": "invalid_request",
-                "message": str(exc).split("\n")[0] + ": " + str(exc),
+                "message": "; ".join(
+                    f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()
+                )
+                if isinstance(exc, ValidationError)
+                else str(exc),
                 "hint": "ids use a-z, 0-9, - and _.",
             }
         )
