@@ -313,3 +313,12 @@ def test_format_from_the_name_and_content(tmp_path: Path, name: str, fmt: str):
             '{"a": 1}\n{"a": 2}\n' if "json" in name else "a,b\n1,2\n", encoding="utf-8"
         )
     assert detect_format(path) == fmt
+
+
+def test_segment_batch_wrapper_on_one_line(workspace, tmp_path):
+    src = tmp_path / "batch.json"
+    src.write_text(
+        json.dumps({"batch": SEGMENT[:2], "sentAt": "2024-04-01T12:05:00Z"}), encoding="utf-8"
+    )
+    assert detect_format(src) == "segment"
+    assert workspace.ingest_events(src, progress=False).accepted == 2

@@ -116,16 +116,15 @@ def _peek_records(path: Path) -> Any:
     if stripped.startswith("{"):
         first_line = stripped.split("\n", 1)[0]
         try:
-            return json.loads(first_line)
+            obj = json.loads(first_line)
         except ValueError:
-            pass
-        try:
-            obj = json.loads(stripped)
-        except ValueError:
-            return None
-        if isinstance(obj, dict):
+            try:
+                obj = json.loads(stripped)
+            except ValueError:
+                return None
+        if isinstance(obj, dict) and _json_kind(obj) is None:  # a wrapper: {"batch": [...]}
             for v in obj.values():
-                if isinstance(v, list) and v:
+                if isinstance(v, list) and v and isinstance(v[0], dict):
                     return v[0]
         return obj
     if stripped.startswith("["):
@@ -530,7 +529,7 @@ def _looks_like_ndjson(path: Path) -> bool:
         return False
     first = head.split("\n", 1)[0].strip()
     try:
-        json.loads(first)
+        obj = json.loads(first)
     except ValueError:
         return False
-    return True
+    return _json_kind(obj) is not None  # a record per line, not a wrapper like {"batch": [...]}
