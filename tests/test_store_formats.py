@@ -322,3 +322,13 @@ def test_segment_batch_wrapper_on_one_line(workspace, tmp_path):
     )
     assert detect_format(src) == "segment"
     assert workspace.ingest_events(src, progress=False).accepted == 2
+
+
+def test_records_without_a_key_are_quarantined_not_refused(workspace, tmp_path):
+    src = tmp_path / "e.ndjson"
+    src.write_text('{"customer_id": "c1", "timestamp": "2024-01-01T00:00:00Z"}\n', encoding="utf-8")
+    report = workspace.ingest_events(src, progress=False)
+    assert (report.accepted, report.quarantined) == (0, 1)
+    assert quarantined(workspace) == [[1, "missing_event"]]
+    mapped = workspace.ingest_events(src, mapping={"value": "amount"}, progress=False)
+    assert mapped.quarantined == 1

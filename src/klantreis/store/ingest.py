@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import IngestError, JourneyError, UsageError
-from .canonical import LINE_COLUMN, MAP_COLUMN, canonical_query, extras_map
+from .canonical import LINE_COLUMN, MAP_COLUMN, REQUIRED_SOURCE, canonical_query, extras_map
 from .database import (
     STAGING_DIR,
     canonical_table,
@@ -236,6 +236,12 @@ def _stage_batch(
         _write_rejected(stager, batch.source_file, batch.rejected)
     if data.num_rows == 0:
         return []
+    if batch.flexible:  # columns no record of this batch has are empty, not absent
+        wanted = set(opts.mapping.columns.values()) | {
+            c for c in REQUIRED_SOURCE[opts.table] if c not in opts.mapping.columns
+        }
+        for name in sorted(wanted - set(data.column_names)):
+            data = data.append_column(name, pa.nulls(data.num_rows, type=pa.string()))
     query = cache.get(data.schema)
     if query is None:
         query = canonical_query(

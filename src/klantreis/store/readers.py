@@ -76,6 +76,9 @@ class RawBatch:
     rejected: list[Rejected] = field(default_factory=list)
     notes: dict[str, int] = field(default_factory=dict)
     bytes_read: int = 0
+    #: records (JSON, XES, GA4, Segment) have no fixed columns: a column no record of the
+    #: batch has is missing in its rows (a quarantine reason), not in the source
+    flexible: bool = False
 
 
 def text_value(v: Any) -> str | None:
@@ -453,10 +456,14 @@ def _record_batches(
         rows.append(row)
         lines.append(line)
         if len(rows) >= batch_rows:
-            yield RawBatch(rows_to_table(rows, lines, map_column), source, rejected, notes)
+            yield RawBatch(
+                rows_to_table(rows, lines, map_column), source, rejected, notes, flexible=True
+            )
             rows, lines, rejected, notes = [], [], [], {}
     if rows or rejected or notes:
-        yield RawBatch(rows_to_table(rows, lines, map_column), source, rejected, notes)
+        yield RawBatch(
+            rows_to_table(rows, lines, map_column), source, rejected, notes, flexible=True
+        )
 
 
 def _plain_row(rec: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:

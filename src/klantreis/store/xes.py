@@ -90,12 +90,14 @@ def xes_batches(path: Path, *, batch_rows: int) -> Iterator[RawBatch]:
                 break
             seen_event = seen_event or bool(rows)
             if (len(rows) >= batch_rows or not chunk) and (rows or rejected):
-                yield RawBatch(rows_to_table(rows, lines, "properties"), str(path), rejected)
+                yield RawBatch(
+                    rows_to_table(rows, lines, "properties"), str(path), rejected, flexible=True
+                )
                 rows, lines, rejected = [], [], []
             if not chunk:
                 break
     if rows or rejected:
-        yield RawBatch(rows_to_table(rows, lines, "properties"), str(path), rejected)
+        yield RawBatch(rows_to_table(rows, lines, "properties"), str(path), rejected, flexible=True)
 
 
 def _row(trace: dict[str, str], event: dict[str, str]) -> dict[str, Any]:
