@@ -221,9 +221,13 @@ def test_english_and_dutch_versions_describe_the_same_journey(name):
 
 
 def test_five_phases_is_a_webshop_with_an_order_as_conversion():
+    # the first order and repeat orders are both purchases (loyalty counts them per customer)
     for lang in ("en", "nl"):
         j = load_template("five-phases", lang)
-        assert [t.id for t in j.conversion_touchpoints()] == ["order-confirmation"]
+        assert [t.id for t in j.conversion_touchpoints()] == [
+            "order-confirmation",
+            "repeat-purchase",
+        ]
         assert j.touchpoint("checkout").match[0].event_regex == "checkout_(start|payment)"
     assert load_template("five-phases", "nl").touchpoint("cart").name == "Winkelmandje"
 

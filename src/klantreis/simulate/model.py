@@ -334,7 +334,7 @@ def build_model(
         rng_delay = delays.get(stage.id) or timeline_seconds(stage.lanes.timeline) or default_delay
         stage_delay[s] = rng_delay
         in_stage = [tp_index[t.id] for t in journey.touchpoints_in(stage.id)]
-        conv = [i for i in in_stage if tps[i].conversion]
+        conv = [i for i in in_stage if tps[i].conversion and i != repeat_tp]
         free = [i for i in in_stage if not tps[i].conversion and i != repeat_tp]
         if not free:
             free = [i for i in in_stage if i != repeat_tp] or in_stage
