@@ -47,6 +47,9 @@ def test_funnel_per_account_joins_the_contacts() -> None:
     )
     kt.assert_rows(per_account, [{"customers": 2}, {"customers": 1}])
     assert per_account.scope.customers_total == 2  # accounts A and B; x has no account
+    assert per_account.scope.unit == "account"
+    assert "2 of 2 accounts in scope" in per_account.caption()
+    assert "customers in scope" in per_customer.caption()
 
 
 def test_scores_and_segment_filter_per_account() -> None:

@@ -188,3 +188,10 @@ def test_cli_monitor_once_posts_to_the_webhook(tmp_path: Path, receiver: str) ->
     series = runner.invoke(cli, ["-w", str(ws.root), "analyze", "monitor", "--format", "json"])
     assert series.exit_code == 0, series.output
     assert {r["kpi"] for r in json.loads(series.output)} >= {"reach", "conversion"}
+
+
+def test_monitor_on_a_workspace_without_data_has_no_series_and_no_alerts(tmp_path: Path) -> None:
+    ws = klantreis.init(tmp_path / "empty", template="five-phases")
+    result = klantreis.analyze(ws, "monitor")
+    assert len(result.frame) == 0
+    assert result.meta["alerts"] == []

@@ -78,7 +78,8 @@ class MonitorQuery(Query):
             cells.append(self._scores(p, unit, kpis))
         if "time" in kpis:
             cells.append(source.execute(self._time_expr(p, unit)))
-        raw = pd.concat([c for c in cells if len(c)], ignore_index=True) if cells else None
+        filled = [c for c in cells if len(c)]
+        raw = pd.concat(filled, ignore_index=True) if filled else None
         series = self._series(raw)
         alerts = self._alerts(series)
         return MonitorResult(

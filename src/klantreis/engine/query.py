@@ -107,6 +107,7 @@ class Prepared:
             until=self.period.until.isoformat() if self.period.until else None,
             customers_total=total,
             customers_in_scope=kept,
+            unit=self.query.unit,
         )
 
 

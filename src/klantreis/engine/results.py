@@ -53,6 +53,7 @@ class Scope:
     until: str | None
     customers_total: int
     customers_in_scope: int
+    unit: str = "customer"  # "account": the counts are accounts (B2B buying groups)
 
     @property
     def customers_filtered_out(self) -> int:
@@ -70,6 +71,7 @@ class Scope:
             "customers_total": self.customers_total,
             "customers_in_scope": self.customers_in_scope,
             "customers_filtered_out": self.customers_filtered_out,
+            "unit": self.unit,
         }
 
     def caption(self) -> str:
@@ -83,7 +85,7 @@ class Scope:
         if self.since or self.until:
             parts.append(f"period {self.since or '…'} – {self.until or '…'}")
         parts.append(
-            f"{self.customers_in_scope:,} of {self.customers_total:,} customers in scope"
+            f"{self.customers_in_scope:,} of {self.customers_total:,} {self.unit}s in scope"
             f" ({self.customers_filtered_out:,} filtered out)"
         )
         return "; ".join(parts)
