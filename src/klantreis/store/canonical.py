@@ -38,6 +38,7 @@ __all__ = [
     "REQUIRED_SOURCE",
     "CanonicalQuery",
     "canonical_query",
+    "constant_text",
     "extras_map",
     "quote_ident",
 ]
@@ -217,6 +218,23 @@ def _text_array(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     return arr.cast(pa.string())
 
 
+def constant_text(value: str, n: int) -> pa.Array:
+    """``n`` times the same string, built from buffers (a DuckDB constant exported to Arrow
+    costs as much as a real column)."""
+    data = value.encode("utf-8")
+    size = len(data)
+    if (n + 1) * size < 2**31 - 1:
+        offsets = (
+            np.arange(0, (n + 1) * size, size, dtype=np.int32)
+            if size
+            else np.zeros(n + 1, dtype=np.int32)
+        )
+        return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data * n))
+    offsets64 = np.arange(0, (n + 1) * size, size, dtype=np.int64)
+    large = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets64), pa.py_buffer(data * n))
+    return large.cast(pa.string())
+
+
 def extras_map(data: pa.Table, names: Sequence[str]) -> pa.MapArray:
     """Pack columns ``names`` of ``data`` into one MAP(VARCHAR, VARCHAR) per row, skipping nulls.
 
@@ -272,8 +290,8 @@ def canonical_query(
     """The SELECT that turns ``raw_batch`` (``schema``) into canonical rows of ``table``.
 
     ``columns`` maps canonical names to source columns (the mapping); canonical names present
-    in the source need no entry. Parameters ``$source_file`` and ``$ingest_id`` are left for
-    the caller to bind.
+    in the source need no entry. The parameter ``$ingest_id`` is left for the caller to bind;
+    ``source_file`` (a constant) is not in the result: the caller adds it (``constant_text``).
     """
     if table not in _FIELDS:
         raise KeyError(table)
@@ -640,7 +658,7 @@ def _finish(
 
     sql = (
         f"SELECT {', '.join(out)}, "
-        "$source_file AS source_file, source_line, $ingest_id AS ingest_id, "
+        "source_line, $ingest_id AS ingest_id, "
         f"{pick(1, True)} AS _field, {pick(2, True)} AS _reason, "
         f"{pick(3, False)} AS _message, {pick(4, False)} AS _value "
         f"FROM (SELECT *, CASE {first_failing} END AS _k FROM ({inner}))"

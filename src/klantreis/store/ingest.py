@@ -36,7 +36,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import IngestError, JourneyError, UsageError
-from .canonical import LINE_COLUMN, MAP_COLUMN, REQUIRED_SOURCE, canonical_query, extras_map
+from .canonical import (
+    LINE_COLUMN,
+    MAP_COLUMN,
+    REQUIRED_SOURCE,
+    canonical_query,
+    constant_text,
+    extras_map,
+)
 from .database import (
     STAGING_DIR,
     canonical_table,
@@ -267,11 +274,7 @@ def _stage_batch(
     try:
         result = work.sql(
             query.sql,
-            params={
-                **query.params,
-                "source_file": batch.source_file,
-                "ingest_id": stager.ingest_id,
-            },
+            params={**query.params, "ingest_id": stager.ingest_id},
         ).to_arrow_table()
     finally:
         work.unregister("raw_batch")
@@ -284,6 +287,10 @@ def _stage_batch(
             map_array = map_array.take(input_order)
     if map_array is not None:
         result = result.append_column(stager.map_column or "", map_array)
+    if "source_file" in stager.schema.names:  # a constant: cheaper made in Arrow than exported
+        result = result.append_column(
+            "source_file", constant_text(batch.source_file, result.num_rows)
+        )
     bad_mask = pc.is_valid(result["_reason"])
     n_bad = pc.sum(bad_mask).as_py() or 0
     if n_bad == 0:
@@ -308,7 +315,7 @@ def _stage_batch(
         )
         stager.write_bad(
             {
-                "source_file": bad["source_file"].to_pylist(),
+                "source_file": [batch.source_file] * bad.num_rows,
                 "source_line": bad["source_line"].to_pylist(),
                 "field": bad["_field"].to_pylist(),
                 "value": bad["_value"].to_pylist(),
