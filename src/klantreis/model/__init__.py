@@ -13,7 +13,7 @@ from .journey import (
     Touchpoint,
 )
 from .templates import Template, list_templates, load_template, template_path
-from .yamlio import dump_journey, load_journey, parse_journey, save_journey
+from .yamlio import dump_journey, journey_from_data, load_journey, parse_journey, save_journey
 
 __all__ = [
     "CHANNELS",
@@ -28,6 +28,7 @@ __all__ = [
     "Touchpoint",
     "check_journey",
     "dump_journey",
+    "journey_from_data",
     "list_templates",
     "load_journey",
     "load_template",

@@ -10,6 +10,7 @@ Every problem in a file is reported at once, each with its line number.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import io
 import re
@@ -25,7 +26,7 @@ from ..errors import JourneyNotFound, JourneyValidationError, Problem
 from .checks import check_journey, close_matches
 from .journey import Journey
 
-__all__ = ["dump_journey", "load_journey", "parse_journey", "save_journey"]
+__all__ = ["dump_journey", "journey_from_data", "load_journey", "parse_journey", "save_journey"]
 
 _DOCS = "_klantreis_doc"
 
@@ -88,6 +89,21 @@ def parse_journey(text: str, *, file: str | None = None) -> Journey:
         raise JourneyValidationError(problems, file=file)
     object.__setattr__(journey, _DOCS, doc)
     return journey
+
+
+def journey_from_data(data: dict[str, Any], *, like: Journey | None = None) -> Journey:
+    """Validate plain journey data as if it were a file (same problem codes, paths and hints).
+
+    The parsed YAML document of ``like`` travels along, so saving the result keeps that file's
+    comments, key order and quoting (the web editor edits journeys this way).
+    """
+    buf = io.StringIO()
+    _yaml().dump(_to_commented(data), buf)
+    new = parse_journey(buf.getvalue(), file=f"{data.get('id', 'journey')}.yaml")
+    doc = getattr(like, _DOCS, None) if like is not None else None
+    if doc is not None:
+        object.__setattr__(new, _DOCS, copy.deepcopy(doc))
+    return new
 
 
 def dump_journey(journey: Journey) -> str:

@@ -10,16 +10,15 @@ was based on; when the file changed in the meantime the save is refused with Ver
 
 from __future__ import annotations
 
-import copy
 import hashlib
-import io
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from ..errors import NotFound, UsageError, VersionConflict
-from ..model import Journey, yamlio
+from ..model import Journey
+from ..model.yamlio import journey_from_data
 
 __all__ = [
     "EDIT_ACTIONS",
@@ -28,7 +27,6 @@ __all__ = [
     "apply_edit",
     "check_version",
     "file_version",
-    "journey_from_data",
 ]
 
 EDIT_ACTIONS = (
@@ -276,14 +274,3 @@ def apply_edit(journey: Journey, edit: JourneyEdit) -> Journey:
     data.setdefault("stages", [])
     _apply(data, edit)
     return journey_from_data(data, like=journey)
-
-
-def journey_from_data(data: dict[str, Any], *, like: Journey | None = None) -> Journey:
-    """Validate plain journey data; the YAML document of ``like`` (comments) travels along."""
-    buf = io.StringIO()
-    yamlio._yaml().dump(yamlio._to_commented(data), buf)
-    new = yamlio.parse_journey(buf.getvalue(), file=f"{data.get('id', 'journey')}.yaml")
-    doc = getattr(like, yamlio._DOCS, None) if like is not None else None
-    if doc is not None:
-        object.__setattr__(new, yamlio._DOCS, copy.deepcopy(doc))
-    return new

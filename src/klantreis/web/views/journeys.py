@@ -10,11 +10,10 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from ...errors import ConflictError, KlantreisError
-from ...model import list_templates, load_template
+from ...model import journey_from_data, list_templates, load_template
 from ...store.collab import add_comment, comments, history
 from ...store.users import sign_token, verify_token
 from ..deps import form_data, journey_and_version, principal, web
-from ..editing import journey_from_data
 from .editor import commit_journey
 from .mapview import map_view
 
