@@ -43,3 +43,22 @@ def test_without_audience_everyone_counts():
     src.journey(None).audience = {}
     result = klantreis.analyze(src, "funnel", level="touchpoint")
     assert list(result.frame["customers"]) == [3, 2]
+
+
+def test_channel_filter_keeps_only_that_channels_events():
+    log = kt.events(
+        [
+            ("c1", "2024-01-01T10:00", "visit", {"channel": "email"}),
+            ("c1", "2024-01-01T11:00", "buy", {"channel": "website"}),
+            ("c2", "2024-01-01T10:00", "visit", {"channel": "website"}),
+            ("c2", "2024-01-01T10:30", "buy", {"channel": "website"}),
+        ]
+    )
+    src = kt.source(events=log)
+    web = klantreis.analyze(src, "funnel", steps=["visit", "buy"], level="event", channel="website")
+    assert list(web.frame["customers"]) == [1, 1]
+    assert "channel website only" in web.caption()
+    both = klantreis.analyze(
+        src, "funnel", steps=["visit", "buy"], level="event", channel="website, email"
+    )
+    assert list(both.frame["customers"]) == [2, 2]

@@ -34,6 +34,7 @@ class Query:
     level: ``event`` | ``touchpoint`` | ``stage`` | ``channel``; None = the analysis' default.
     segment / persona: ids of a segment or persona of the journey (customer attribute filters).
     since / until: the period (ISO 8601 date or date-time; a date ``until`` is inclusive).
+    channel: only events in this channel (or channels, comma-separated), as the events name it.
     unit: ``customer`` (default) or ``account`` (B2B: account_id is the unit; see units.py).
     """
 
@@ -46,6 +47,7 @@ class Query:
     persona: str | None = None
     since: str | dt.date | dt.datetime | None = None
     until: str | dt.date | dt.datetime | None = None
+    channel: str | None = None
     unit: str = "customer"
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,6 +110,7 @@ class Prepared:
             customers_total=total,
             customers_in_scope=kept,
             unit=self.query.unit,
+            channel=self.query.channel,
         )
 
 
@@ -128,6 +131,9 @@ def prepare(source: Source, query: Query) -> Prepared:
         check_unit(query.unit)
         source, in_scope = by_account(source, in_scope)
     events = source.events
+    if query.channel:
+        wanted = [c.strip() for c in query.channel.split(",") if c.strip()]
+        events = events.filter(events.channel.isin(wanted))
     if in_scope is not None:
         events = events.semi_join(in_scope, "customer_id")
     nodes = at_level(events, journey, level)

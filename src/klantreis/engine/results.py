@@ -54,6 +54,7 @@ class Scope:
     customers_total: int
     customers_in_scope: int
     unit: str = "customer"  # "account": the counts are accounts (B2B buying groups)
+    channel: str | None = None  # only events in this channel (or channels)
 
     @property
     def customers_filtered_out(self) -> int:
@@ -72,6 +73,7 @@ class Scope:
             "customers_in_scope": self.customers_in_scope,
             "customers_filtered_out": self.customers_filtered_out,
             "unit": self.unit,
+            "channel": self.channel,
         }
 
     def caption(self) -> str:
@@ -82,6 +84,8 @@ class Scope:
             parts.append(f"segment {self.segment}")
         if self.persona:
             parts.append(f"persona {self.persona}")
+        if self.channel:
+            parts.append(f"channel {self.channel} only")
         if self.since or self.until:
             parts.append(f"period {self.since or '…'} – {self.until or '…'}")
         parts.append(
