@@ -249,11 +249,15 @@ def extras_map(data: pa.Table, names: Sequence[str]) -> pa.MapArray:
             pa.array([], type=pa.string()),
         )
     columns = [_text_array(data[name]) for name in names]
-    order = (
-        np.arange(n, dtype=np.int64)[:, None] + np.arange(k, dtype=np.int64)[None, :] * n
-    ).ravel()
-    values = pa.concat_arrays(columns).take(pa.array(order))
-    keys = pa.array(list(names), type=pa.string()).take(pa.array(np.tile(np.arange(k), n)))
+    if k == 1:  # one extra column: already in row order
+        values = columns[0]
+        keys = constant_text(names[0], n)
+    else:
+        order = (
+            np.arange(n, dtype=np.int64)[:, None] + np.arange(k, dtype=np.int64)[None, :] * n
+        ).ravel()
+        values = pa.concat_arrays(columns).take(pa.array(order))
+        keys = pa.array(list(names), type=pa.string()).take(pa.array(np.tile(np.arange(k), n)))
     if values.null_count == 0:
         offsets = np.arange(0, n * k + 1, k, dtype=np.int32)
     else:
