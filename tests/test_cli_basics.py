@@ -84,3 +84,30 @@ def test_data_error_exits_1_usage_error_exits_2(tmp_path: Path):
     assert "Traceback" not in r.output
     r = run("journeys", "--format", "xml")
     assert r.exit_code == 2
+
+
+def test_every_command_module_is_listed_and_loads():
+    import importlib
+
+    import click
+
+    from klantreis.cli import COMMANDS
+
+    registered: set[str] = set()
+    for module in {m for modules in COMMANDS.values() for m in modules}:
+        group = click.Group()
+        importlib.import_module(module).register(group)
+        registered |= set(group.commands)
+    assert registered == set(COMMANDS)
+    for name in COMMANDS:
+        assert cli.get_command(None, name).name == name  # type: ignore[arg-type]
+
+
+def test_version_does_not_import_the_engine():
+    code = (
+        "import sys; from klantreis.cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "print([m for m in ('pandas', 'ibis', 'duckdb') if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip().endswith("[]"), done.stdout + done.stderr

@@ -59,3 +59,17 @@ def test_save_journey_round_trips_through_workspace(workspace):
 def test_unknown_journey_names_known(workspace):
     with pytest.raises(JourneyNotFound, match="Known journeys: five-phases"):
         workspace.journey("nope")
+
+
+def test_every_public_name_resolves_and_import_is_lazy():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, klantreis; "
+        "heavy = [m for m in ('pandas', 'ibis', 'duckdb', 'pyarrow') if m in sys.modules]; "
+        "missing = [n for n in klantreis.__all__ if not hasattr(klantreis, n)]; "
+        "print(heavy, missing)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[] []"

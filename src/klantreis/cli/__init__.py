@@ -1,7 +1,7 @@
 """The ``klantreis`` command line: a thin skin over the library.
 
 Each command parses its input, calls one library function and formats the result. Commands
-live in one module per group (``journeys``, ...) and are registered in ``COMMAND_MODULES``.
+live in one module per group (``journeys``, ...) and are listed in ``COMMANDS`` (loaded on first use).
 """
 
 from __future__ import annotations
@@ -15,23 +15,59 @@ import click
 from .. import __version__
 from ..errors import KlantreisError
 
-__all__ = ["COMMAND_MODULES", "cli", "main"]
+__all__ = ["COMMANDS", "cli", "main"]
 
-#: Modules that add commands to the ``cli`` group (each has ``register(group)``).
-COMMAND_MODULES = [
-    "klantreis.cli.journeys",
-    "klantreis.cli.analyze",
-    "klantreis.cli.advanced",
-    "klantreis.cli.monitor",
-    "klantreis.cli.ingest",
-    "klantreis.cli.render",
-    "klantreis.cli.simulate",
-    "klantreis.cli.web",
-]
+#: Each command and the modules that build it (each module has ``register(group)``). Modules
+#: are imported only when their command runs (or for ``--help``), so a command pays only for
+#: the libraries it uses: ``klantreis init`` never imports the engine.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "init": ("klantreis.cli.journeys",),
+    "templates": ("klantreis.cli.journeys",),
+    "journeys": ("klantreis.cli.journeys",),
+    "validate": ("klantreis.cli.journeys",),
+    "ingest": ("klantreis.cli.ingest",),
+    "ingests": ("klantreis.cli.ingest",),
+    "quarantine": ("klantreis.cli.ingest",),
+    "export": ("klantreis.cli.ingest",),
+    "forget": ("klantreis.cli.ingest",),
+    "analyze": ("klantreis.cli.analyze", "klantreis.cli.advanced"),
+    "monitor": ("klantreis.cli.monitor",),
+    "map": ("klantreis.cli.render",),
+    "report": ("klantreis.cli.render",),
+    "simulate": ("klantreis.cli.simulate",),
+    "demo": ("klantreis.cli.simulate",),
+    "serve": ("klantreis.cli.web",),
+    "users": ("klantreis.cli.web",),
+    "keys": ("klantreis.cli.web",),
+    "share": ("klantreis.cli.web",),
+    "survey-link": ("klantreis.cli.web",),
+}
+
+_registered: dict[str, click.Group] = {}
+
+
+def _load(name: str) -> click.Command | None:
+    modules = COMMANDS.get(name)
+    if modules is None:
+        return None
+    group = click.Group()
+    for module in modules:
+        if module not in _registered:
+            _registered[module] = click.Group()
+            importlib.import_module(module).register(_registered[module])
+        group.commands.update(_registered[module].commands)
+    return group.commands.get(name)
 
 
 class _Group(click.Group):
-    """Turns KlantreisError into ``Error: ...`` on stderr with exit 1 (data) or 2 (usage)."""
+    """Loads commands lazily (see COMMANDS) and turns KlantreisError into ``Error: ...`` on
+    stderr with exit 1 (data) or 2 (usage)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return _load(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -63,10 +99,6 @@ def cli(ctx: click.Context, workspace: str | None, debug: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["workspace"] = workspace
     ctx.obj["debug"] = debug
-
-
-for _name in COMMAND_MODULES:
-    importlib.import_module(_name).register(cli)
 
 
 def main(argv: list[str] | None = None) -> None:
