@@ -16,7 +16,7 @@ from ..errors import UsageError
 from .context import workspace_of
 from .output import emit, format_option
 
-__all__ = ["analyze", "parse_seconds", "register"]
+__all__ = ["analyze", "parse_exclude", "parse_seconds", "parse_step_options", "register"]
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -29,6 +29,82 @@ def parse_seconds(text: str) -> float:
             f"Duration {text!r} is not understood.", hint="write e.g. 90s, 15m, 2h, 30d or 1w."
         )
     return float(m.group(1)) * _UNITS[m.group(2) or "s"]
+
+
+def _pairs(option: str, values: tuple[str, ...]) -> dict[str, float]:
+    """``checkout=1h`` values of a repeatable option as {step: seconds}."""
+    out: dict[str, float] = {}
+    for item in values:
+        name, sep, duration = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(
+                f"{option} {item!r} is not STEP=DURATION.", hint=f"e.g. {option} checkout=1h."
+            )
+        out[name.strip()] = parse_seconds(duration)
+    return out
+
+
+def parse_step_options(
+    steps: list[str] | None,
+    *,
+    windows: tuple[str, ...] = (),
+    minimums: tuple[str, ...] = (),
+    optional: tuple[str, ...] = (),
+) -> list[Any] | None:
+    """``--steps`` with ``--step-window STEP=DUR``, ``--step-min STEP=DUR`` and ``--optional``
+    as a list of names and ``klantreis.engine.funnel.Step`` objects."""
+    from ..engine.funnel import Step
+
+    within = _pairs("--step-window", windows)
+    least = _pairs("--step-min", minimums)
+    skippable = {s.strip() for item in optional for s in item.split(",") if s.strip()}
+    named = set(within) | set(least) | skippable
+    if not named:
+        return steps
+    if not steps:
+        raise UsageError("--step-window, --step-min and --optional need --steps.")
+    unknown = sorted(named - set(steps))
+    if unknown:
+        raise UsageError(f"{unknown[0]!r} is not one of the --steps: {', '.join(steps)}.")
+    return [
+        Step(s, within_seconds=within.get(s), min_seconds=least.get(s), optional=s in skippable)
+        if s in named
+        else s
+        for s in steps
+    ]
+
+
+def parse_exclude(text: str) -> Any:
+    """``NODE[:KEY=V1|V2,KEY=V][@FROM-TO]`` as a ``klantreis.engine.funnel.Exclude``.
+
+    ``refund``, ``refund:reason=fraud|chargeback``, ``support_call:topic=cancel@2-3``.
+    """
+    from ..engine.funnel import Exclude
+
+    body, _, between = text.partition("@")
+    name, _, filters = body.partition(":")
+    where: dict[str, str | list[str]] = {}
+    for part in filter(None, (p.strip() for p in filters.split(","))):
+        key, sep, value = part.partition("=")
+        if not sep or not key:
+            raise UsageError(
+                f"--exclude {text!r}: {part!r} is not KEY=VALUE.",
+                hint="write e.g. --exclude 'refund:reason=fraud|chargeback@1-3'.",
+            )
+        values = value.split("|")
+        where[key.strip()] = values[0] if len(values) == 1 else values
+    after, before = 1, None
+    if between:
+        m = re.fullmatch(r"\s*(\d+)\s*-\s*(\d*)\s*", between)
+        if not m:
+            raise UsageError(
+                f"--exclude {text!r}: {between!r} is not FROM-TO step numbers.",
+                hint="write e.g. @1-3 (between step 1 and step 3) or @2- (after step 2).",
+            )
+        after, before = int(m.group(1)), int(m.group(2)) if m.group(2) else None
+    if not name.strip():
+        raise UsageError(f"--exclude {text!r} names no event or touchpoint.")
+    return Exclude(name.strip(), where=where or None, after_step=after, before_step=before)
 
 
 def _csv_list(text: str | None) -> list[str] | None:
@@ -123,6 +199,22 @@ def analyze() -> None:
     "--step-windows", help="Max time from the previous step, per step after the first: ',2h,1d'."
 )
 @click.option(
+    "--step-window",
+    multiple=True,
+    help="Max time from the previous (required) step to this one: STEP=DURATION, e.g. checkout=1h.",
+)
+@click.option(
+    "--step-min",
+    multiple=True,
+    help="Min time from the previous (required) step to this one: STEP=DURATION, e.g. pay=30s.",
+)
+@click.option("--optional", multiple=True, help="A step customers may skip (repeat or a,b).")
+@click.option(
+    "--exclude",
+    multiple=True,
+    help="Leave out customers with this event between steps: NODE[:KEY=V1|V2,...][@FROM-TO].",
+)
+@click.option(
     "--breakdown", help="segment, persona, channel or attribute:KEY (a customer attribute)."
 )
 @click.option("--customers-at", help="Instead of the funnel: the customer ids at this step.")
@@ -141,7 +233,13 @@ def analyze() -> None:
 def funnel(ctx: click.Context, **params: Any) -> None:
     """Ordered funnel: customers per step, conversion, drop-off and time to convert."""
     options = {
-        "steps": _csv_list(params["steps"]),
+        "steps": parse_step_options(
+            _csv_list(params["steps"]),
+            windows=params["step_window"],
+            minimums=params["step_min"],
+            optional=params["optional"],
+        ),
+        "exclude": [parse_exclude(e) for e in params["exclude"]] or None,
         "window_seconds": parse_seconds(params["window"]) if params["window"] else None,
         "step_window_seconds": [
             parse_seconds(s) if s.strip() else None for s in params["step_windows"].split(",")

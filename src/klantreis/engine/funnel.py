@@ -8,6 +8,9 @@ Definition (one customer, steps s1…sn at the query's level):
   in the customer's sequence (ordered by ``(timestamp, event_id)``), no later than
   ``window_seconds`` after the entry and no later than ``step_window_seconds[k-2]`` after step
   k-1. Other events in between are allowed.
+- Steps may be :class:`Step` objects with options (a window or a minimum time from the previous
+  step, optional steps, event property filters) and ``exclude`` removes customers who did
+  something between two steps; see :mod:`klantreis.engine.funnel_options`.
 - ``customers`` of step k counts the customers who reached it; conversion is measured against the
   previous step and against the entrants; times to convert are whole seconds.
 
@@ -25,12 +28,22 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from ..errors import UsageError
+from .funnel_options import (
+    Exclude,
+    Step,
+    as_exclude,
+    as_step,
+    events_of,
+    excluded_customers,
+    optional_reached,
+    time_conditions,
+)
 from .linking import node_order
 from .query import Prepared, Query, prepare
 from .results import Result
 from .source import Source
 
-__all__ = ["BREAKDOWNS", "FunnelQuery", "FunnelResult"]
+__all__ = ["BREAKDOWNS", "Exclude", "FunnelQuery", "FunnelResult", "Step"]
 
 BREAKDOWNS = ("segment", "persona", "channel", "attribute:KEY")
 NONE_GROUP = "(none)"
@@ -58,16 +71,25 @@ class FunnelQuery(Query):
     analysis: ClassVar[str] = "funnel"
     default_level: ClassVar[str] = "stage"
 
-    steps: Sequence[str] | None = None
+    steps: Sequence[str | Step] | None = None
     window_seconds: float | None = None
     step_window_seconds: Sequence[float | None] | None = None
     breakdown: str | None = None
+    exclude: Sequence[str | Exclude] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        if self.steps is not None:
+            out["steps"] = [s if isinstance(s, str) else as_step(s).to_dict() for s in self.steps]
+        if self.exclude is not None:
+            out["exclude"] = [as_exclude(e).to_dict() for e in self.exclude]
+        return out
 
     # -- the analysis --------------------------------------------------------------------------
     def run(self, source: Source) -> FunnelResult:
         p = prepare(source, self)
         steps = self._steps(p)
-        chain = self._chain(p, steps)
+        chain, excluded = self._chain_parts(p, steps)
         parts = []
         for k, reached in enumerate(chain):
             parts.append(
@@ -81,14 +103,23 @@ class FunnelQuery(Query):
             )
         expr = ibis.union(*parts) if len(parts) > 1 else parts[0]
         raw = source.execute(expr)
-        frame = _finish(raw, steps, breakdown=self.breakdown is not None)
+        specs = self._specs(steps)
+        optional = [s.optional for s in specs] if any(s.optional for s in specs) else None
+        frame = _finish(raw, steps, breakdown=self.breakdown is not None, optional=optional)
+        meta: dict[str, Any] = {"steps": list(steps), "window_seconds": self.window_seconds}
+        if not all(s.plain for s in specs):
+            meta["step_options"] = [s.to_dict() for s in specs]
+        if excluded is not None:
+            meta["exclude"] = [as_exclude(e).to_dict() for e in self.exclude or ()]
+            counted = excluded.select("customer_id").distinct()
+            meta["excluded_customers"] = int(source.execute(counted.count()))
         return FunnelResult(
             analysis=self.analysis,
             frame=frame,
             query=self,
             scope=p.scope(),
             denominator=f"customers who entered at step 1 ({steps[0]}) in the period",
-            meta={"steps": list(steps), "window_seconds": self.window_seconds},
+            meta=meta,
             expr=expr,
         )
 
@@ -109,26 +140,37 @@ class FunnelQuery(Query):
             raise UsageError(f"Unknown step {step!r}. Steps: {', '.join(steps)}.")
         if status not in ("reached", "dropped"):
             raise UsageError(f"Unknown status {status!r}.", hint="use reached or dropped.")
-        chain = self._chain(p, steps[: index + 1], breakdown=False)
+        chain = self._chain(p, steps, breakdown=False)
         ids = chain[index].select("customer_id")
         if status == "dropped":
             if index == 0:
                 return []
-            ids = chain[index - 1].select("customer_id").anti_join(ids, "customer_id")
+            specs = self._specs(steps)
+            before = max(i for i in range(index) if not specs[i].optional)
+            ids = chain[before].select("customer_id").anti_join(ids, "customer_id")
         frame = source.execute(ids.distinct().order_by("customer_id"))
         return [str(c) for c in frame["customer_id"]]
 
     # -- the parts -------------------------------------------------------------------------------
+    def _specs(self, steps: Sequence[str]) -> list[Step]:
+        """The steps as :class:`Step` (names given by ``_steps``, options from ``self.steps``)."""
+        if not self.steps:
+            return [Step(name) for name in steps]
+        return [as_step(s) for s in self.steps]
+
     def _steps(self, p: Prepared) -> list[str]:
-        steps = list(self.steps) if self.steps else node_order(p.journey, p.level)
+        steps = (
+            [as_step(s).name for s in self.steps] if self.steps else node_order(p.journey, p.level)
+        )
         if not steps:
             raise UsageError(
                 f"A funnel at level {p.level!r} needs steps.",
                 hint="pass steps, e.g. --steps cart,checkout,payment_done.",
             )
         known = node_order(p.journey, p.level)
+        excludes = [as_exclude(e) for e in self.exclude or ()]
         if known:
-            unknown = [s for s in steps if s not in known]
+            unknown = [s for s in steps + [e.name for e in excludes] if s not in known]
             if unknown:
                 raise UsageError(
                     f"Unknown {p.level} {unknown[0]!r} in the funnel steps. "
@@ -139,6 +181,7 @@ class FunnelQuery(Query):
                 f"step_window_seconds has {len(self.step_window_seconds)} values for "
                 f"{len(steps)} steps; give one per step after the first ({len(steps) - 1}).",
             )
+        self._check_options(steps, excludes)
         if self.breakdown is not None and not (
             self.breakdown in ("segment", "persona", "channel")
             or self.breakdown.startswith("attribute:")
@@ -149,11 +192,35 @@ class FunnelQuery(Query):
             )
         return steps
 
+    def _check_options(self, steps: list[str], excludes: list[Exclude]) -> None:
+        specs = self._specs(steps)
+        if specs[0].optional:
+            raise UsageError(
+                f"The first step {steps[0]!r} cannot be optional: it defines who enters."
+            )
+        required = [k + 1 for k, s in enumerate(specs) if not s.optional]
+        for ex in excludes:
+            end = ex.before_step or required[-1]
+            if ex.after_step not in required or end not in required or end <= ex.after_step:
+                raise UsageError(
+                    f"Exclusion {ex.name!r} between steps {ex.after_step} and {end}: both must "
+                    f"be required steps ({', '.join(map(str, required))}), the first before "
+                    "the second.",
+                    hint="after_step and before_step are 1-based step numbers.",
+                )
+
     def _chain(
         self, p: Prepared, steps: Sequence[str], *, breakdown: bool = True
     ) -> list[ir.Table]:
+        return self._chain_parts(p, steps, breakdown=breakdown)[0]
+
+    def _chain_parts(
+        self, p: Prepared, steps: Sequence[str], *, breakdown: bool = True
+    ) -> tuple[list[ir.Table], ir.Table | None]:
+        """The reached table of every step, and the excluded customers (None: no exclusions)."""
+        specs = self._specs(steps)
         ev = p.events
-        first = ev.filter(ev.node == steps[0])
+        first = events_of(ev, specs[0])
         cond = p.period.condition(first.timestamp)
         if cond is not None:
             first = first.filter(cond)
@@ -171,16 +238,16 @@ class FunnelQuery(Query):
             t_prev=entry.t0,
             dt=ibis.null().cast("int64"),
         )
-        chain = [reached]
+        chain: list[ir.Table | None] = [reached]
         for k in range(1, len(steps)):
-            cand = ev.filter(ev.node == steps[k]).select("customer_id", "seq", "t_s")
+            if specs[k].optional:
+                chain.append(None)  # filled in below, between the required steps
+                continue
+            cand = events_of(ev, specs[k]).select("customer_id", "seq", "t_s")
             j = reached.join(cand, "customer_id")
             conds = [j.seq > j.seq_prev]
-            if self.window_seconds is not None:
-                conds.append(j.t_s - j.t0 <= self.window_seconds)
             limit = self.step_window_seconds[k - 1] if self.step_window_seconds else None
-            if limit is not None:
-                conds.append(j.t_s - j.t_prev <= limit)
+            conds += time_conditions(j, specs[k], self.window_seconds, limit)
             j = j.filter(*conds)
             nxt = j.group_by(["customer_id", "group", "t0", "t_prev"]).aggregate(
                 seq=j.seq.min(), t=j.t_s.argmin(j.seq)
@@ -189,7 +256,26 @@ class FunnelQuery(Query):
                 "customer_id", "group", "t0", seq_prev=nxt.seq, t_prev=nxt.t, dt=nxt.t - nxt.t_prev
             )
             chain.append(reached)
-        return chain
+        for k, spec in enumerate(specs):
+            if spec.optional:
+                before = chain[max(i for i in range(k) if not specs[i].optional)]
+                after = [chain[i] for i in range(k + 1, len(specs)) if not specs[i].optional]
+                limit = self.step_window_seconds[k - 1] if self.step_window_seconds else None
+                assert before is not None
+                chain[k] = optional_reached(
+                    ev,
+                    spec,
+                    before,
+                    after[0] if after else None,
+                    window_seconds=self.window_seconds,
+                    step_window_seconds=limit,
+                )
+        tables = [t for t in chain if t is not None]
+        excludes = [as_exclude(e) for e in self.exclude or ()]
+        excluded = excluded_customers(ev, excludes, tables, window_seconds=self.window_seconds)
+        if excluded is not None:
+            tables = [t.anti_join(excluded, ["customer_id", "group"]) for t in tables]
+        return tables, excluded
 
     def _grouped(self, p: Prepared, entry: ir.Table) -> ir.Table:
         none = ibis.literal(NONE_GROUP)
@@ -221,7 +307,15 @@ class FunnelQuery(Query):
         return entry.join(members, "customer_id")
 
 
-def _finish(raw: pd.DataFrame, steps: Sequence[str], *, breakdown: bool) -> pd.DataFrame:
+def _finish(
+    raw: pd.DataFrame,
+    steps: Sequence[str],
+    *,
+    breakdown: bool,
+    optional: Sequence[bool] | None = None,
+) -> pd.DataFrame:
+    """Rows per step. With optional steps, conversion and drop-off are measured against the
+    previous *required* step, an optional step has no drop-off, and a column ``optional``."""
     groups = sorted(raw.loc[raw.step_index == 1, "group"].astype(str).unique()) if len(raw) else []
     if not breakdown:
         groups = [""]
@@ -233,6 +327,7 @@ def _finish(raw: pd.DataFrame, steps: Sequence[str], *, breakdown: bool) -> pd.D
         for k, name in enumerate(steps, start=1):
             have = k in sub.index
             n = int(sub.loc[k, "customers"]) if have else 0
+            skippable = bool(optional and optional[k - 1])
             row: dict[str, Any] = {"group": g} if breakdown else {}
             row.update(
                 step=name,
@@ -240,8 +335,8 @@ def _finish(raw: pd.DataFrame, steps: Sequence[str], *, breakdown: bool) -> pd.D
                 customers=n,
                 conversion_from_previous=(n / previous) if previous else None,
                 conversion_from_start=(n / entrants) if entrants else None,
-                drop_off=previous - n,
-                drop_off_rate=((previous - n) / previous) if previous else None,
+                drop_off=None if skippable else previous - n,
+                drop_off_rate=((previous - n) / previous) if previous and not skippable else None,
                 median_seconds_to_convert=_num(sub.loc[k, "median_seconds_to_convert"])
                 if have and k > 1
                 else None,
@@ -253,21 +348,28 @@ def _finish(raw: pd.DataFrame, steps: Sequence[str], *, breakdown: bool) -> pd.D
                 else None,
                 entrants=entrants,
             )
+            if optional:
+                row["optional"] = skippable
             rows.append(row)
-            previous = n
-    columns = (["group"] if breakdown else []) + [
-        "step",
-        "step_index",
-        "customers",
-        "conversion_from_previous",
-        "conversion_from_start",
-        "drop_off",
-        "drop_off_rate",
-        "median_seconds_to_convert",
-        "p90_seconds_to_convert",
-        "median_seconds_from_start",
-        "entrants",
-    ]
+            if not skippable:
+                previous = n
+    columns = (
+        (["group"] if breakdown else [])
+        + [
+            "step",
+            "step_index",
+            "customers",
+            "conversion_from_previous",
+            "conversion_from_start",
+            "drop_off",
+            "drop_off_rate",
+            "median_seconds_to_convert",
+            "p90_seconds_to_convert",
+            "median_seconds_from_start",
+            "entrants",
+        ]
+        + (["optional"] if optional else [])
+    )
     return pd.DataFrame(rows, columns=columns)
 
 
