@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from .analyze import ANALYSES, analyze, make_query
 from .attribution import AttributionQuery, AttributionResult
-from .connect import ENGINES, connect, spark_session
 from .conformance import ConformanceQuery, ConformanceResult
+from .connect import ENGINES, connect, spark_session
 from .coverage import CoverageQuery, CoverageResult
 from .drivers import DriversQuery, DriversResult
 from .funnel import FunnelQuery, FunnelResult
-from .impact import ImpactQuery, ImpactResult
 from .gaps import GapsQuery, GapsResult
+from .impact import ImpactQuery, ImpactResult
 from .linking import LEVELS, at_level, link
 from .loyalty import LoyaltyQuery, LoyaltyResult
 from .monitor import MonitorQuery, MonitorResult
