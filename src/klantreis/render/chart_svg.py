@@ -247,36 +247,47 @@ def _interval_rows(
 
 
 def scores_svg(data: pd.DataFrame, *, lang: str = "en") -> str:
+    """Scores with their intervals; one panel (and one axis) per metric, never mixed scales."""
     title = label("chart.scores", lang)
     if data.empty:
         return _empty(title, lang)
-    svg = _start(title, 80 + 28 * len(data) + 30)
-    rows = [
-        (
-            f"{r['touchpoint']} ({str(r['metric']).upper()})",
-            float(r["value"]),
-            float(r["ci_low"]),
-            float(r["ci_high"]),
-            int(r["n"]),
-            bool(r["small_sample"]),
-            BAR,
+    groups = [g for _, g in data.groupby("metric", sort=False)]
+    heading = 22 if len(groups) > 1 else 0
+    height = 62 + sum(heading + 28 * len(g) + 34 for g in groups) + 10
+    svg = _start(title, height)
+    top = 62.0
+    for g in groups:
+        metric = str(g["metric"].iloc[0]).upper()
+        if heading:
+            svg.add(text_block([metric], x=LABEL_W, y=top - 4, size_px=12, fill=INK))
+            top += heading
+        rows = [
+            (
+                f"{r['touchpoint']} ({metric})",
+                float(r["value"]),
+                float(r["ci_low"]),
+                float(r["ci_high"]),
+                int(r["n"]),
+                bool(r["small_sample"]),
+                BAR,
+            )
+            for r in _records(g)
+        ]
+        lo = float(min(g["ci_low"].min(), g["value"].min()))
+        hi = float(max(g["ci_high"].max(), g["value"].max()))
+        pad = (hi - lo) * 0.05 or 1.0
+        shares = "share" in g and bool(g["share"].all())  # e.g. CSAT as a top-2-box share
+        _interval_rows(
+            svg,
+            rows,
+            lo=lo - pad,
+            hi=hi + pad,
+            top=top,
+            lang=lang,
+            fmt=(lambda v: fmt_pct(v, lang)) if shares else (lambda v: fmt_num(v, lang)),
         )
-        for r in _records(data)
-    ]
-    lo = float(min(data["ci_low"].min(), data["value"].min()))
-    hi = float(max(data["ci_high"].max(), data["value"].max()))
-    pad = (hi - lo) * 0.05 or 1.0
-    shares = "share" in data and bool(data["share"].all())  # e.g. CSAT as a top-2-box share
-    _interval_rows(
-        svg,
-        rows,
-        lo=lo - pad,
-        hi=hi + pad,
-        top=62,
-        lang=lang,
-        fmt=(lambda v: fmt_pct(v, lang)) if shares else (lambda v: fmt_num(v, lang)),
-    )
-    _note(svg, label("chart.small_sample_note", lang), 80 + 28 * len(data) + 16)
+        top += 28 * len(g) + 34
+    _note(svg, label("chart.small_sample_note", lang), top - 4)
     return str(svg)
 
 

@@ -106,7 +106,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "kpi.stages": ("Stages", "Fases"),
     "kpi.touchpoints": ("Touchpoints", "Contactmomenten"),
     "kpi.measured_touchpoints": ("Touchpoints measured", "Contactmomenten gemeten"),
-    "kpi.customers": ("Customers reached", "Klanten bereikt"),
+    "kpi.customers": (
+        "Customers at the busiest touchpoint",
+        "Klanten bij het drukste contactmoment",
+    ),
     "kpi.pain_points": ("Pain points", "Pijnpunten"),
     "kpi.lowest_score": ("Lowest score", "Laagste score"),
     "kpi.period": ("Period", "Periode"),
@@ -155,10 +158,14 @@ LABELS: dict[str, tuple[str, str]] = {
         "het interval als band.",
     ),
     "method.priority": (
-        "Priority: reach × severity × impact, as computed by the analysis; estimated impact is "
-        "an estimate, not a promise.",
-        "Prioriteit: bereik × ernst × impact, zoals berekend door de analyse; de geschatte impact is "
-        "een schatting, geen belofte.",
+        "Priority: ranked by reach × severity (low score, drop-off after the touchpoint, time "
+        "lost), as computed by the pain-points analysis; the estimated impact (if the touchpoint "
+        "performed like the median one) is shown next to it with its interval: an estimate, "
+        "not a promise.",
+        "Prioriteit: gerangschikt op bereik × ernst (lage score, uitval na het contactmoment, "
+        "verloren tijd), zoals berekend door de pijnpuntenanalyse; de geschatte impact (als het "
+        "contactmoment presteerde als het mediane) staat ernaast met zijn interval: een "
+        "schatting, geen belofte.",
     ),
     # charts
     "chart.funnel": ("Funnel", "Trechter"),
