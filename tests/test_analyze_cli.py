@@ -123,3 +123,18 @@ def test_parse_seconds() -> None:
     ]  # fmt: skip
     with pytest.raises(UsageError):
         parse_seconds("2 days")
+
+
+def test_channel_option_reaches_the_query(ws: klantreis.Workspace) -> None:
+    from click.testing import CliRunner
+
+    from klantreis.cli import cli
+
+    args = ["-w", str(ws.root), "analyze", "coverage", "--format", "json", "--full"]
+    out = CliRunner().invoke(cli, [*args, "--channel", "nowhere"], catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    import json
+
+    full = json.loads(out.output)
+    assert full["scope"]["channel"] == "nowhere"
+    assert full["query"]["channel"] == "nowhere"

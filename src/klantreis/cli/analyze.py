@@ -111,6 +111,10 @@ def _csv_list(text: str | None) -> list[str] | None:
     return [s.strip() for s in text.split(",")] if text else None
 
 
+#: the query options every analysis takes (see klantreis.engine.query.Query)
+COMMON_KEYS = ("journey", "level", "segment", "persona", "since", "until", "channel", "unit")
+
+
 def _common(f: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--journey", "-j", help="Journey id (default: the workspace's default)."),
@@ -129,6 +133,9 @@ def _common(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--persona", help="Only customers of this persona (journey persona id)."),
         click.option("--since", help="Start of the period (ISO 8601 date or date-time)."),
         click.option("--until", help="End of the period (a date is inclusive)."),
+        click.option(
+            "--channel", help="Only events in this channel (or channels, comma-separated)."
+        ),
         click.option(
             "--unit",
             type=click.Choice(["customer", "account"]),
@@ -149,8 +156,7 @@ def _common(f: Callable[..., Any]) -> Callable[..., Any]:
 def _run(ctx: click.Context, analysis: str, params: dict[str, Any], options: dict[str, Any]) -> Any:
     import klantreis
 
-    keys = ("journey", "level", "segment", "persona", "since", "until", "unit")
-    query = {k: params[k] for k in keys}
+    query = {k: params[k] for k in COMMON_KEYS}
     query.update({k: v for k, v in options.items() if v is not None})
     return klantreis.analyze(workspace_of(ctx), analysis, engine=params["engine"], **query)
 
@@ -252,8 +258,7 @@ def funnel(ctx: click.Context, **params: Any) -> None:
         import klantreis
         from klantreis.engine import open_source
 
-        keys = ("journey", "level", "segment", "persona", "since", "until", "unit")
-        query = {k: params[k] for k in keys}
+        query = {k: params[k] for k in COMMON_KEYS}
         query.update({k: v for k, v in options.items() if v is not None})
         query.pop("breakdown", None)
         q = klantreis.FunnelQuery(**query)
