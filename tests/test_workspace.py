@@ -73,3 +73,29 @@ def test_every_public_name_resolves_and_import_is_lazy():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[] []"
+
+
+def test_journey_is_parsed_once_per_file_version_and_copied(workspace):
+    first = workspace.journey()
+    first.name = "changed in memory only"
+    again = workspace.journey()
+    assert again is not first and again.name != first.name  # callers get their own copy
+    path = workspace.journey_path(again.id)
+    text = path.read_text()
+    path.write_text(text.replace("stages:", "# edited\nstages:", 1))  # a new version of the file
+    assert workspace.journey() == again  # same content, parsed again
+    edited = again.model_copy(update={"stage_model": "edited-model"})
+    workspace.save_journey(edited)
+    assert workspace.journey().stage_model == "edited-model"
+
+
+def test_data_files_by_table_equals_data_files(workspace):
+    tables = ["events", "responses", "customers"]
+    assert workspace.data_files_by_table(tables) == {t: [] for t in tables}
+    frame = __import__("pandas").DataFrame(
+        {"customer_id": ["a"], "timestamp": ["2024-01-01T00:00:00"], "event": ["x"]}
+    )
+    workspace.ingest_events(frame, progress=False)
+    by_table = workspace.data_files_by_table(tables)
+    assert by_table == {t: workspace.data_files(t) for t in tables}
+    assert len(by_table["events"]) == 1

@@ -137,9 +137,9 @@ def open_source(data: Any, *, engine: str = "duckdb") -> Source:
         for name, table in TABLES.items():
             tables[name] = con.table(name) if name in existing else _empty(con, table)
     else:
-        data_files = getattr(data, "data_files", None)
+        by_table = data.data_files_by_table(list(TABLES))  # one registry read for all tables
         for name, table in TABLES.items():
-            files = [str(p) for p in data_files(name)] if data_files is not None else []
+            files = [str(p) for p in by_table[name]]
             tables[name] = con.read_parquet(files) if files else _empty(con, table)
     return Source(con, tables["events"], tables["responses"], tables["customers"], workspace=data)
 

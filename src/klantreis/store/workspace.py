@@ -91,7 +91,19 @@ class Workspace:
                 f"No journey {journey_id!r} in workspace {str(self.root)!r}. Known journeys: {known}.",
                 hint="add one with 'klantreis init --template NAME' or copy a YAML file into journeys/.",
             )
-        return load_journey(path)
+        return self._parsed_journey(path)
+
+    def _parsed_journey(self, path: Path) -> Journey:
+        """The journey in ``path``, parsed once per version of the file (a deep copy each time,
+        so callers may change it freely). Saves parsing the YAML on every analysis call."""
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        cache: dict[tuple[str, int, int], Journey] = self.__dict__.setdefault("_journeys", {})
+        if key not in cache:
+            for old in [k for k in cache if k[0] == key[0]]:
+                del cache[old]
+            cache[key] = load_journey(path)
+        return cache[key].model_copy(deep=True)
 
     def default_journey_id(self) -> str:
         configured = self.config.get("default_journey")
@@ -135,6 +147,15 @@ class Workspace:
         canonical_table(table)
         with read_connection(self.database_path) as con:
             return [self.data_dir / p for p in committed_files(con, table)]
+
+    def data_files_by_table(self, tables: Sequence[str]) -> dict[str, list[Path]]:
+        """``data_files`` of several tables, read from the registry with one connection."""
+        from .database import canonical_table, committed_files, read_connection
+
+        for table in tables:
+            canonical_table(table)
+        with read_connection(self.database_path) as con:
+            return {t: [self.data_dir / p for p in committed_files(con, t)] for t in tables}
 
     def write_lock(self, *, command: str | None = None) -> AbstractContextManager[bool]:
         """Hold the workspace's write lock (raises WorkspaceLocked naming the holder)."""
