@@ -5,7 +5,7 @@ from __future__ import annotations
 import klantreis
 from klantreis import testing as kt
 from klantreis.model import Persona
-from klantreis.simulate import PersonaBehaviour
+from klantreis.simulator import PersonaBehaviour
 
 
 def test_two_obvious_groups_by_hand() -> None:

@@ -16,8 +16,8 @@ import pytest
 import klantreis
 from klantreis.errors import UsageError
 from klantreis.model import list_templates, load_journey, load_template
-from klantreis.simulate import Plant, simulate, simulate_frames
-from klantreis.simulate.model import timeline_seconds
+from klantreis.simulator import Plant, simulate, simulate_frames
+from klantreis.simulator.model import timeline_seconds
 from klantreis.store.schema import ACCOUNTS, CUSTOMERS, EVENTS, RESPONSES
 
 FILLED_BY_STORE = {"source_file", "source_line", "ingest_id"}

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 import klantreis
 from klantreis.cli import cli
-from klantreis.simulate.demo import build_demo
+from klantreis.simulator.demo import build_demo
 
 
 def test_simulate_command_writes_the_tables_and_the_truth(tmp_path):

@@ -99,3 +99,17 @@ def test_data_files_by_table_equals_data_files(workspace):
     by_table = workspace.data_files_by_table(tables)
     assert by_table == {t: workspace.data_files(t) for t in tables}
     assert len(by_table["events"]) == 1
+
+
+def test_no_public_name_is_shadowed_by_a_subpackage():
+    import importlib
+    import pkgutil
+
+    import klantreis
+
+    for info in pkgutil.iter_modules(klantreis.__path__):
+        if info.name == "__main__":
+            continue
+        importlib.import_module(f"klantreis.{info.name}")
+        assert info.name not in klantreis.__all__ or info.name in ("cli",), info.name
+    assert callable(klantreis.simulate)

@@ -76,7 +76,7 @@ if TYPE_CHECKING:
         save_map,
         save_report,
     )
-    from .simulate import (
+    from .simulator import (
         PersonaBehaviour,
         Plant,
         SimulationFrames,
@@ -120,16 +120,16 @@ _LAZY: dict[str, tuple[str, str]] = {
     "PainPointsQuery": (".engine", "PainPointsQuery"),
     "PathsQuery": (".engine", "PathsQuery"),
     "Persona": (".model", "Persona"),
-    "PersonaBehaviour": (".simulate", "PersonaBehaviour"),
+    "PersonaBehaviour": (".simulator", "PersonaBehaviour"),
     "PersonasQuery": (".engine", "PersonasQuery"),
-    "Plant": (".simulate", "Plant"),
+    "Plant": (".simulator", "Plant"),
     "Problem": (".errors", "Problem"),
     "Query": (".engine", "Query"),
     "Result": (".engine", "Result"),
     "ScoresQuery": (".engine", "ScoresQuery"),
     "Segment": (".model", "Segment"),
-    "SimulationFrames": (".simulate", "SimulationFrames"),
-    "SimulationResult": (".simulate", "SimulationResult"),
+    "SimulationFrames": (".simulator", "SimulationFrames"),
+    "SimulationResult": (".simulator", "SimulationResult"),
     "Source": (".engine", "Source"),
     "Stage": (".model", "Stage"),
     "TemplateNotFound": (".errors", "TemplateNotFound"),
@@ -154,8 +154,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "save_journey": (".model", "save_journey"),
     "save_map": (".render", "save_map"),
     "save_report": (".render", "save_report"),
-    "simulate": (".simulate", "simulate"),
-    "simulate_frames": (".simulate", "simulate_frames"),
+    "simulate": (".simulator", "simulate"),
+    "simulate_frames": (".simulator", "simulate_frames"),
 }
 
 

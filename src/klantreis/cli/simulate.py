@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..simulate import simulate as run_simulation
-from ..simulate.demo import build_demo
+from ..simulator import simulate as run_simulation
+from ..simulator.demo import build_demo
 from .output import emit, format_option
 
 __all__ = ["register"]
