@@ -88,3 +88,5 @@ def test_demo_command_refuses_to_overwrite(tmp_path):
     forced = runner.invoke(cli, ["demo", str(target), "-n", "50", "--no-serve", "--force"])
     assert forced.exit_code == 0, forced.output
     assert "Next, try:" in forced.output and "truth.json" in forced.output
+    assert "analyze funnel --journey five-phases" in forced.output
+    assert f"klantreis -w {target} serve" in forced.output  # --no-serve: how to serve later

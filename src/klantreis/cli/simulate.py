@@ -126,9 +126,7 @@ def simulate(
 @click.option("--force", is_flag=True, help="Replace DIRECTORY if it is a klantreis workspace.")
 @click.option("--no-serve", is_flag=True, help="Do not start the web app afterwards.")
 @format_option
-@click.pass_context
 def demo(
-    ctx: click.Context,
     directory: str,
     customers: int,
     seed: int,
@@ -160,30 +158,24 @@ def demo(
         click.echo(f"  {r['journey']:<12} {r['planted']}")
     for note in res.notes:
         click.echo(f"Note: {note}")
-    commands = ctx.find_root().command.commands  # type: ignore[attr-defined]
     ws = f"-w {directory}"
-    steps = [(f"klantreis {ws} journeys", "the three journeys")]
-    if "analyze" in commands:
-        steps += [
-            (f"klantreis {ws} analyze coverage --journey five-phases", "events not yet on the map"),
-            (f"klantreis {ws} analyze funnel --journey five-phases", "where customers drop out"),
-            (
-                f"klantreis {ws} analyze scores --journey podiatrist",
-                "CSAT, NPS, CES per touchpoint",
-            ),
-        ]
-    if "map" in commands:
-        steps.append((f"klantreis {ws} map b2b -o b2b.html", "the journey map as HTML"))
-    steps.append(
-        (f"cat {directory}/imports/five-phases/truth.json", "what was planted in the data")
-    )
-    serve = "serve" in commands and not no_serve
-    if "serve" in commands and no_serve:
+    steps = [
+        (f"klantreis {ws} journeys", "the three journeys"),
+        (f"klantreis {ws} analyze coverage --journey five-phases", "events not yet on the map"),
+        (f"klantreis {ws} analyze funnel --journey five-phases", "where customers drop out"),
+        (f"klantreis {ws} analyze pain-points --journey five-phases", "the planted pain point"),
+        (f"klantreis {ws} analyze drivers --journey five-phases --outcome promoter", "loyalty"),
+        (f"klantreis {ws} analyze scores --journey podiatrist", "CSAT, NPS, CES per touchpoint"),
+        (f"klantreis {ws} map b2b -o b2b.html", "the journey map with its numbers"),
+        (f"klantreis {ws} report five-phases -o rapport.pdf", "the report for stakeholders"),
+        (f"cat {directory}/imports/five-phases/truth.json", "what was planted in the data"),
+    ]
+    if no_serve:
         steps.append((f"klantreis {ws} serve", "the web app"))
     click.echo("\nNext, try:")
     for cmd, what in steps:
         click.echo(f"  {cmd:<62} # {what}")
-    if serve:
+    if not no_serve:
         from ..web import serve as run_server
 
         click.echo()
