@@ -111,3 +111,17 @@ def test_version_does_not_import_the_engine():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip().endswith("[]"), done.stdout + done.stderr
+
+
+def test_table_cells_read_as_a_person_reads_them():
+    from klantreis.cli.output import _cell
+
+    assert _cell(50_660.0, "median_seconds_to_convert") == "14.1 h"
+    assert _cell(90.0, "median_seconds") == "1.5 min"
+    assert _cell(12.0, "median_seconds") == "12 s"
+    assert _cell(0.683, "conversion_from_previous") == "68.3%"
+    assert _cell(2732, "customers") == "2,732"
+    assert _cell(True, "small_n") == "yes"
+    assert _cell(["a", "b"], "path") == "a → b"
+    assert _cell(None, "value") == ""
+    assert _cell(float("nan"), "value") == ""

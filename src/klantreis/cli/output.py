@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import math
+import shutil
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -66,11 +67,42 @@ def _rows(data: Any) -> list[dict[str, Any]]:
     raise TypeError(f"cannot format {type(data).__name__}")
 
 
-def _cell(value: Any) -> str:
+_SHARE_WORDS = ("share", "conversion", "rate", "linked_share")
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if abs(seconds) >= size:
+            return f"{seconds / size:,.1f} {unit}"
+    return f"{seconds:,.0f} s"
+
+
+def _number(value: float) -> str:
+    if value != value:  # NaN
+        return ""
+    if value == int(value) and abs(value) < 1e15:
+        return f"{int(value):,}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.3g}" if abs(value) < 1 else f"{value:,.2f}"
+
+
+def _cell(value: Any, column: str = "") -> str:
+    """A value as a person reads it: durations in s/min/h/d, shares as percentages.
+
+    Only the table format does this; JSON and CSV keep the raw values (seconds, 0..1 shares).
+    """
     if value is None:
         return ""
-    if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)):
+        name = column.lower()
+        if name.endswith("seconds") or "_seconds_" in name:
+            return _duration(float(value))
+        if any(w in name for w in _SHARE_WORDS) and -1.0 <= float(value) <= 1.0:
+            return f"{float(value) * 100:.1f}%"
+        return _number(float(value))
     if isinstance(value, list):
         return " → ".join(str(v) for v in value)
     if isinstance(value, dict):
@@ -99,8 +131,10 @@ def emit(data: Any, fmt: str, *, title: str | None = None, caption: str | None =
     for c in columns:
         table.add_column(c, overflow="fold")
     for r in rows:
-        table.add_row(*(_cell(r.get(c)) for c in columns))
-    Console(soft_wrap=False, markup=False).print(table)
+        table.add_row(*(_cell(r.get(c), c) for c in columns))
+    # Piped output is not cut to 80 columns: tables stay one row per line in files and logs.
+    width = shutil.get_terminal_size((160, 24)).columns
+    Console(soft_wrap=False, markup=False, width=max(width, 100)).print(table)
 
 
 def _csv_cell(value: Any) -> Any:
