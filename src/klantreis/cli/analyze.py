@@ -183,7 +183,13 @@ def _show(result: Any, params: dict[str, Any]) -> None:
     if len(result.frame) == 0:
         click.echo(f"{title}: no rows.\n{result.caption()}")
     else:
-        emit(result.display_frame(), "table", title=title, caption=result.caption())
+        frame = result.display_frame()
+        sentences = frame.pop("sentence") if "sentence" in frame.columns else None
+        emit(frame, "table", title=title, caption=result.caption())
+        if sentences is not None:  # plain-language findings read better as lines than as cells
+            click.echo("In words:")
+            for i, text in enumerate(sentences, start=1):
+                click.echo(f"  {i}. {text}")
     for name, table in result.tables.items():
         emit(table, "table", title=f"{result.analysis}: {name}")
 
