@@ -36,6 +36,7 @@ system:
 
 demo: setup
 	rm -rf $(DEMO_DIR)
+	@echo "Tip: the klantreis command is in $(BIN)/; 'source $(BIN)/activate' puts it on your PATH."
 	$(BIN)/klantreis demo $(DEMO_DIR) $(DEMO_ARGS)
 
 lint: $(STAMP)
