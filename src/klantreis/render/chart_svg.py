@@ -22,11 +22,13 @@ __all__ = [
     "attribution_svg",
     "funnel_svg",
     "kpi_svg",
+    "pain_points_svg",
     "paths_svg",
     "personas_svg",
     "scores_svg",
     "timing_svg",
     "transitions_svg",
+    "trends_svg",
 ]
 
 W = 760
@@ -277,11 +279,14 @@ def scores_svg(data: pd.DataFrame, *, lang: str = "en") -> str:
         hi = float(max(g["ci_high"].max(), g["value"].max()))
         pad = (hi - lo) * 0.05 or 1.0
         shares = "share" in g and bool(g["share"].all())  # e.g. CSAT as a top-2-box share
+        lo, hi = lo - pad, hi + pad
+        if shares:  # a share axis never runs below 0% or above 100%
+            lo, hi = max(lo, 0.0), min(hi, 1.0)
         _interval_rows(
             svg,
             rows,
-            lo=lo - pad,
-            hi=hi + pad,
+            lo=lo,
+            hi=hi,
             top=top,
             lang=lang,
             fmt=(lambda v: fmt_pct(v, lang)) if shares else (lambda v: fmt_num(v, lang)),
@@ -454,6 +459,183 @@ def personas_svg(data: pd.DataFrame, *, lang: str = "en") -> str:
     return str(svg)
 
 
+def _duration(seconds: float, lang: str) -> str:
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if abs(seconds) >= size:
+            return f"{fmt_num(seconds / size, lang)} {unit}"
+    return f"{fmt_int(seconds, lang)} s"
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def pain_points_svg(data: dict[str, Any], *, lang: str = "en") -> str:
+    """Pain points ranked by priority (reach × severity): one bar each, its evidence below."""
+    title = label("chart.pain_points", lang)
+    rows: pd.DataFrame = data["rows"]
+    if rows.empty:
+        return _empty(title, lang)
+    row = 44
+    height = 50 + row * len(rows) + 30
+    svg = _start(title, height)
+    top = max(float(rows["priority"].max()), 1e-9)
+    bar_w = W - LABEL_W - 90
+    for i, r in enumerate(_records(rows)):
+        y = 44 + i * row
+        _row_label(svg, f"{r['rank']}. {r['touchpoint']}", y + 13)
+        w = max(bar_w * float(r["priority"]) / top, 1.0)
+        svg.add(
+            f"<rect {attrs(class_='bar', x=float(LABEL_W), y=float(y), width=float(w), height='18', fill=WARN if i < 3 else BAR)}/>"
+        )
+        svg.add(
+            text_block(
+                [fmt_num(float(r["priority"]), lang, decimals=3)],
+                x=LABEL_W + w + 6,
+                y=y + 13,
+                size_px=11,
+                fill=INK,
+            )
+        )
+        evidence: list[str] = []
+        if _present(r["reach_share"]):
+            reach = f"{label('chart.reach', lang)} {fmt_pct(r['reach_share'], lang)}"
+            if _present(r["reach_customers"]):
+                reach += f" ({fmt_int(r['reach_customers'], lang)})"
+            evidence.append(reach)
+        if _present(r["score_value"]) and _present(r["score_metric"]):
+            metric = str(r["score_metric"])
+            value = (
+                fmt_pct(r["score_value"], lang)
+                if metric.lower() == "csat"
+                else fmt_num(r["score_value"], lang)
+            )
+            score = f"{metric.upper()} {value}"
+            if _present(r["score_n"]):
+                score += f" (n={fmt_int(r['score_n'], lang)})" + (" ⚠" if r["small_sample"] else "")
+            evidence.append(score)
+        if _present(r["drop_off_share"]):
+            evidence.append(f"{label('chart.drop_off', lang)} {fmt_pct(r['drop_off_share'], lang)}")
+        if _present(r["median_seconds_after"]):
+            evidence.append(
+                f"{label('chart.median', lang)} {_duration(float(r['median_seconds_after']), lang)} "
+                + label("chart.to_next", lang)
+            )
+        svg.add(
+            text_block(
+                [" · ".join(evidence)],
+                x=LABEL_W,
+                y=y + 32,
+                size_px=10.5,
+                fill=WARN if r["small_sample"] else MUTED,
+                class_="evidence",
+            )
+        )
+    note = label("chart.priority_note", lang)
+    if data.get("hidden"):
+        note += " · " + label("chart.hidden", lang, n=data["hidden"])
+    _note(svg, note, height - 14)
+    return str(svg)
+
+
+def trends_svg(data: dict[str, Any], *, lang: str = "en") -> str:
+    """Small multiples: one panel per group (stage), the same metric and scale in every panel,
+    the 95% interval as a band, small samples as hollow points."""
+    series: pd.DataFrame = data["series"]
+    metric = str(data.get("metric") or "")
+    title = label("chart.trends", lang) + (f": {metric.upper()}" if metric else "")
+    if series.empty:
+        return _empty(title, lang)
+    share = bool(data.get("share"))
+
+    def fmt(v: float) -> str:
+        return fmt_pct(v, lang) if share else fmt_num(v, lang)
+
+    groups = list(dict.fromkeys(series["group"]))
+    cols = 2 if len(groups) > 1 else 1
+    panel_w, panel_h = (W - 24) / cols, 150.0
+    grid_rows = math.ceil(len(groups) / cols)
+    height = 44 + grid_rows * (panel_h + 26) + 24
+    svg = _start(title, height)
+    vals = [float(v) for v in series["value"]]
+    vals += [float(v) for v in series["ci_low"] if not pd.isna(v)]
+    vals += [float(v) for v in series["ci_high"] if not pd.isna(v)]
+    lo, hi = min(vals), max(vals)
+    if hi == lo:
+        hi, lo = hi + 1, lo - 1
+    periods = sorted(set(series["period"]))
+    slot = {p: i for i, p in enumerate(periods)}
+    for k, name in enumerate(groups):
+        g = series[series["group"] == name]
+        px = 12 + (k % cols) * panel_w
+        py = 44 + (k // cols) * (panel_h + 26)
+        left, right = px + 52, px + panel_w - 14
+        ptop, bottom = py + 22, py + panel_h - 18
+        svg.add(
+            text_block(
+                [truncate(str(name), panel_w - 20, 12)],
+                x=px,
+                y=py + 10,
+                size_px=12,
+                weight="bold",
+                fill=INK,
+            )
+        )
+
+        def vx(p: str, left: float = left, right: float = right) -> float:
+            return left + (slot[p] + 0.5) * (right - left) / len(periods)
+
+        def vy(v: float, ptop: float = ptop, bottom: float = bottom) -> float:
+            return bottom - (v - lo) / (hi - lo) * (bottom - ptop)
+
+        for t in (lo, hi):
+            svg.add(f"<line {attrs(x1=left, x2=right, y1=vy(t), y2=vy(t), stroke=GRID)}/>")
+            svg.add(
+                text_block([fmt(t)], x=left - 6, y=vy(t) + 4, size_px=10, fill=MUTED, anchor="end")
+            )
+        recs = _records(g)
+        band = [r for r in recs if not pd.isna(r["ci_low"]) and not pd.isna(r["ci_high"])]
+        if len(band) >= 2:
+            pts = [f"{vx(r['period']):.1f},{vy(r['ci_high']):.1f}" for r in band]
+            pts += [f"{vx(r['period']):.1f},{vy(r['ci_low']):.1f}" for r in reversed(band)]
+            svg.add(
+                f"<polygon {attrs(class_='band', points=' '.join(pts), fill=BAND, fill_opacity='0.6')}/>"
+            )
+        line = " ".join(f"{vx(r['period']):.1f},{vy(r['value']):.1f}" for r in recs)
+        svg.add(f"<polyline {attrs(points=line, fill='none', stroke=BAR, stroke_width='2')}/>")
+        for r in recs:
+            small = bool(r["small_sample"])
+            tip = f"{name} {r['period']}: {fmt(r['value'])}" + (
+                f" n={fmt_int(r['n'], lang)}" if not pd.isna(r["n"]) else ""
+            )
+            svg.add(
+                f"<circle {attrs(class_='point', cx=vx(r['period']), cy=vy(r['value']), r='3.5', fill='#ffffff' if small else BAR, stroke=WARN if small else BAR, stroke_width='1.5')}><title>{esc(tip)}</title></circle>"
+            )
+        for p in (periods[0], periods[-1]) if len(periods) > 1 else (periods[0],):
+            svg.add(
+                text_block([p[:7]], x=vx(p), y=bottom + 14, size_px=10, fill=MUTED, anchor="middle")
+            )
+        last = recs[-1]
+        n_text = f" (n={fmt_int(last['n'], lang)})" if not pd.isna(last["n"]) else ""
+        n_text += " ⚠" if last["small_sample"] else ""
+        svg.add(
+            text_block(
+                [f"{label('chart.latest', lang)}: {fmt(last['value'])}{n_text}"],
+                x=px + panel_w - 14,
+                y=py + 10,
+                size_px=10.5,
+                fill=INK,
+                anchor="end",
+            )
+        )
+    _note(
+        svg,
+        f"{label('curve.interval', lang)} · " + label("chart.small_sample_note", lang) + " (○)",
+        height - 12,
+    )
+    return str(svg)
+
+
 #: chart name -> SVG renderer of its ``charts.<name>_data`` output
 CHART_RENDERERS: dict[str, Callable[..., str]] = {
     "funnel": funnel_svg,
@@ -464,4 +646,6 @@ CHART_RENDERERS: dict[str, Callable[..., str]] = {
     "kpi": kpi_svg,
     "attribution": attribution_svg,
     "personas": personas_svg,
+    "pain_points": pain_points_svg,
+    "trends": trends_svg,
 }

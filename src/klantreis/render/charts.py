@@ -16,26 +16,42 @@ Input columns (extra columns are ignored):
 - kpi: ``period``, ``value`` (optional ``ci_low``, ``ci_high``, ``n``).
 - attribution: ``touchpoint``, ``model``, ``share``.
 - personas: ``persona``, ``customers`` (optional ``conversion_share``).
+- pain points: ``rank``, ``touchpoint``, ``priority`` (optional evidence: ``reach_customers``,
+  ``reach_share``, ``score_metric``, ``score_value``, ``score_n``, ``drop_off_share``,
+  ``median_seconds_after``).
+- trends: ``period``, ``metric``, ``value`` and a group column (``stage`` or ``touchpoint``;
+  optional ``ci_low``, ``ci_high``, ``n``).
+
+``table_cell(value, column, lang=)`` formats one cell of the data next to a chart the way a
+reader reads it (shares as percentages, durations in s/min/h/d, thousands separators).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
 
+from .labels import fmt_int, fmt_num, fmt_pct
 from .measured import SMALL_SAMPLE_N
 
 __all__ = [
     "attribution_data",
     "funnel_data",
     "kpi_data",
+    "pain_points_data",
     "paths_data",
     "personas_data",
     "scores_data",
+    "table_cell",
     "timing_data",
     "transitions_data",
+    "trends_data",
 ]
+
+#: metrics whose ``value`` is a share 0..1 (CSAT is the top-2-box share, see engine/scores.py)
+SHARE_METRICS = frozenset({"csat"})
 
 
 def _frame(result: Any, required: tuple[str, ...], chart: str) -> pd.DataFrame:
@@ -159,11 +175,14 @@ def scores_data(result: Any) -> pd.DataFrame:
     """touchpoint, metric, value, ci_low, ci_high, n, small_sample (in the input order).
 
     An optional boolean column ``share`` (the value is a share 0..1, shown as a percentage)
-    is kept.
+    is kept; without it, ``share`` is true for the share metrics (CSAT, a top-2-box share).
     """
     f = _frame(result, ("touchpoint", "metric", "value", "ci_low", "ci_high", "n"), "scores")
     keep = ["touchpoint", "metric", "value", "ci_low", "ci_high", "n"]
     out = f[keep + (["share"] if "share" in f.columns else [])].copy()
+    if "share" not in out.columns:
+        out["share"] = out["metric"].astype(str).str.lower().isin(SHARE_METRICS)
+    out[["value", "ci_low", "ci_high"]] = out[["value", "ci_low", "ci_high"]].astype(float)
     out["n"] = out["n"].astype(int)
     out["small_sample"] = out["n"] < SMALL_SAMPLE_N
     return out
@@ -214,3 +233,118 @@ def personas_data(result: Any) -> pd.DataFrame:
     out["conversion_share"] = f["conversion_share"] if "conversion_share" in f.columns else None
     out["small_sample"] = out["customers"] < SMALL_SAMPLE_N
     return out
+
+
+def pain_points_data(result: Any, *, top_k: int = 10) -> dict[str, Any]:
+    """The ``top_k`` pain points by rank with their evidence: ``rows`` (rank, touchpoint,
+    priority, reach_customers, reach_share, score_metric, score_value, score_n, small_sample,
+    drop_off_share, median_seconds_after; missing evidence is None) and ``hidden`` (how many
+    ranked pain points were not drawn)."""
+    f = _frame(result, ("rank", "touchpoint", "priority"), "pain points")
+    f = f.sort_values("rank", kind="stable").reset_index(drop=True)
+    evidence = (
+        "reach_customers",
+        "reach_share",
+        "score_metric",
+        "score_value",
+        "score_n",
+        "drop_off_share",
+        "median_seconds_after",
+    )
+    out = pd.DataFrame(
+        {
+            "rank": f["rank"].astype(int),
+            "touchpoint": f["touchpoint"].astype(str),
+            "priority": f["priority"].astype(float),
+        }
+    )
+    for col in evidence:
+        out[col] = [None if pd.isna(v) else v for v in f[col]] if col in f.columns else None
+    out["small_sample"] = [
+        n is not None and not pd.isna(n) and n < SMALL_SAMPLE_N for n in out["score_n"]
+    ]
+    return {"rows": out.head(top_k), "hidden": max(len(out) - top_k, 0)}
+
+
+def trends_data(
+    result: Any, *, metric: str | None = None, groups: list[str] | None = None
+) -> dict[str, Any]:
+    """One KPI series per group (stage or touchpoint) for one metric, for small multiples.
+
+    ``metric`` defaults to CSAT when present, else the first metric. Returns ``series``
+    (group, period, value, ci_low, ci_high, n, small_sample; groups in input order, periods
+    sorted; ``groups`` gives the group order, e.g. the journey's stage order, others follow),
+    ``group`` (the group column), ``metric``, ``metrics`` (all metrics present, for a
+    selector) and ``share`` (the values are shares 0..1).
+    """
+    f = _frame(result, ("period", "metric", "value"), "trends")
+    group = next((c for c in ("stage", "touchpoint", "node") if c in f.columns), None)
+    if group is None:
+        from ..errors import DataError
+
+        raise DataError(
+            "The trends chart needs a group column (stage, touchpoint or node).",
+            hint="pass a scores result with level='stage' and a trend.",
+        )
+    metrics = list(dict.fromkeys(f["metric"].astype(str)))
+    chosen = metric if metric in metrics else ("csat" if "csat" in metrics else None)
+    chosen = chosen or (metrics[0] if metrics else (metric or ""))
+    part = f[f["metric"].astype(str) == chosen]
+    series = pd.DataFrame(
+        {
+            "group": part[group].astype(str),
+            "period": part["period"].astype(str).str[:10],
+            "value": part["value"].astype(float),
+        }
+    )
+    for col in ("ci_low", "ci_high", "n"):
+        series[col] = part[col].astype(float) if col in part.columns else float("nan")
+    order = {g: i for i, g in enumerate(dict.fromkeys([*(groups or []), *series["group"]]))}
+    series = series.assign(_o=series["group"].map(order)).sort_values(
+        ["_o", "period"], kind="stable"
+    )
+    series = series.drop(columns="_o").reset_index(drop=True)
+    series["small_sample"] = series["n"].notna() & (series["n"] < SMALL_SAMPLE_N)
+    return {
+        "series": series,
+        "group": group,
+        "metric": chosen,
+        "metrics": metrics,
+        "share": chosen.lower() in SHARE_METRICS,
+    }
+
+
+_SHARE_WORDS = ("share", "conversion", "rate")
+
+
+def _duration(seconds: float, lang: str) -> str:
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if abs(seconds) >= size:
+            return f"{fmt_num(seconds / size, lang)} {unit}"
+    return f"{fmt_int(seconds, lang)} s"
+
+
+def table_cell(value: Any, column: str = "", *, lang: str = "en") -> str:
+    """One table cell as a reader reads it: ``*_seconds*`` columns as durations (s/min/h/d),
+    ``*share*``/``conversion*``/``*rate*`` columns as percentages, whole numbers with thousands
+    separators, other numbers with 3 significant digits, empty as "—"."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, bool):
+        return ("ja" if value else "nee") if lang == "nl" else ("yes" if value else "no")
+    if isinstance(value, (int, float)):
+        name = column.lower()
+        v = float(value)
+        if name.endswith("seconds") or "_seconds_" in name:
+            return _duration(v, lang)
+        if any(w in name for w in _SHARE_WORDS) and -1.0 <= v <= 1.0:
+            return fmt_pct(v, lang, decimals=1)
+        if v == int(v) and abs(v) < 1e15:
+            return fmt_int(v, lang)
+        if abs(v) >= 100:
+            return fmt_int(v, lang)
+        digits = max(0, 2 - math.floor(math.log10(abs(v)))) if v else 0
+        return fmt_num(v, lang, decimals=min(digits, 6))
+    if isinstance(value, list):
+        return " → ".join(str(v) for v in value)
+    return str(value)

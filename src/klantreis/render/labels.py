@@ -189,6 +189,16 @@ LABELS: dict[str, tuple[str, str]] = {
     "chart.small_sample_note": ("n < 30: small sample", "n < 30: kleine steekproef"),
     "chart.no_data": ("No data", "Geen data"),
     "chart.size": ("size", "omvang"),
+    "chart.pain_points": ("Pain points by priority", "Pijnpunten op prioriteit"),
+    "chart.priority_note": (
+        "priority = reach × severity (low score, drop-off, time lost)",
+        "prioriteit = bereik × ernst (lage score, uitval, verloren tijd)",
+    ),
+    "chart.reach": ("reach", "bereik"),
+    "chart.drop_off": ("drop-off", "uitval"),
+    "chart.to_next": ("to the next step", "tot de volgende stap"),
+    "chart.trends": ("Trend per stage", "Trend per fase"),
+    "chart.latest": ("latest", "laatste"),
 }
 
 _CHANNELS: dict[str, tuple[str, str]] = {

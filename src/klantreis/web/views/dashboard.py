@@ -26,7 +26,14 @@ from .measures import cached, data_version
 if TYPE_CHECKING:
     from ..app import WebApp
 
-__all__ = ["SECTIONS", "dashboard_data", "dashboard_json", "dashboard_page", "engine_measures"]
+__all__ = [
+    "SECTIONS",
+    "dashboard_data",
+    "dashboard_json",
+    "dashboard_page",
+    "engine_measures",
+    "section_views",
+]
 
 log = logging.getLogger("klantreis.web")
 
@@ -153,6 +160,84 @@ async def dashboard_json(
     )
 
 
+#: section -> (chart data function, SVG renderer) from klantreis.render (alerts: a list)
+_CHARTS: dict[str, tuple[str, str]] = {
+    "funnel": ("funnel_data", "funnel_svg"),
+    "scores": ("scores_data", "scores_svg"),
+    "pain_points": ("pain_points_data", "pain_points_svg"),
+    "trends": ("trends_data", "trends_svg"),
+}
+#: columns that name a journey element, shown by its name
+_NAMED = ("step", "stage", "touchpoint", "node")
+
+
+def _text(value: Any, lang: str) -> str:
+    """A name as text: a LocalText in the page's language, anything else as written."""
+    return value.get(lang) if hasattr(value, "get") else str(value)
+
+
+def _chart(name: str, rows: list[dict[str, Any]], journey: Journey, lang: str, metric: str | None):
+    """The render layer's SVG for a section (trusted markup: the renderer escapes user text)."""
+    import pandas as pd
+    from markupsafe import Markup
+
+    from ...render import chart_svg, charts
+
+    data_fn, svg_fn = _CHARTS[name]
+    frame = pd.DataFrame(rows)
+    options: dict[str, Any] = {}
+    if name == "trends":
+        options = {
+            "metric": metric,
+            "groups": [_text(s.name, lang) for s in journey.stages_in_order()],
+        }
+    data = getattr(charts, data_fn)(frame, **options)
+    return Markup(getattr(chart_svg, svg_fn)(data, lang=lang)), data
+
+
+def section_views(
+    data: dict[str, Any], journey: Journey, *, lang: str, trend_metric: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """What the page shows per section: the chart (SVG), the table with formatted cells, and
+    the metrics the trends chart can show. The numbers are the sections' rows, unchanged."""
+    from ...render.charts import table_cell
+
+    names = {s.id: _text(s.name, lang) for s in journey.stages} | {
+        t.id: _text(t.name, lang) for t in journey.touchpoints
+    }
+    views: dict[str, dict[str, Any]] = {}
+    for name, section in data["sections"].items():
+        rows = [
+            {k: names.get(v, v) if k in _NAMED and isinstance(v, str) else v for k, v in r.items()}
+            for r in section.get("rows", [])
+        ]
+        columns = section.get("columns") or (list(rows[0]) if rows else [])
+        view: dict[str, Any] = {
+            "headers": [c.replace("_", " ") for c in columns],
+            "numeric": [
+                any(
+                    isinstance(r.get(c), (int, float)) and not isinstance(r.get(c), bool)
+                    for r in rows
+                )
+                for c in columns
+            ],
+            "cells": [[table_cell(r.get(c), c, lang=lang) for c in columns] for r in rows],
+            "chart": None,
+            "metrics": [],
+        }
+        if name in _CHARTS and rows:
+            try:
+                view["chart"], chart_data = _chart(name, rows, journey, lang, trend_metric)
+            except KlantreisError as exc:
+                view["chart_error"] = exc.message
+            else:
+                if name == "trends":
+                    view["metrics"] = chart_data["metrics"]
+                    view["metric"] = chart_data["metric"]
+        views[name] = view
+    return views
+
+
 async def dashboard_page(
     request: Request,
     journey_id: str,
@@ -161,8 +246,12 @@ async def dashboard_page(
     since: str | None = None,
     until: str | None = None,
     channel: str | None = None,
+    metric: str | None = None,
 ) -> Response:
     journey, version = journey_and_version(request, journey_id)
     app = web(request)
     data = dashboard_data(app, journey, version, _filters(segment, persona, since, until, channel))
-    return app.pages.render(request, "dashboard.html", {"journey": journey, "data": data})
+    views = section_views(data, journey, lang=app.pages.lang_of(request), trend_metric=metric)
+    return app.pages.render(
+        request, "dashboard.html", {"journey": journey, "data": data, "views": views}
+    )
