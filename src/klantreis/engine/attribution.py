@@ -90,10 +90,16 @@ class AttributionQuery(Query):
         if self.half_life_days <= 0:
             raise UsageError(f"half_life_days must be positive, got {self.half_life_days}.")
         p = prepare(source, self)
-        touches, conversions, what = build_paths(
+        bare, conversions, what = _path_touches(
             p, conversion=self.conversion, lookback_days=self.lookback_days
         )
-        totals = self._totals(p, touches, conversions)
+        touches = _positions(bare)
+        transitions = (
+            p.source.execute(_transitions_expr(bare, self.markov_order))
+            if "markov" in models
+            else None
+        )
+        totals = self._totals(p, bare, conversions, transitions)
         level = p.level
         frames: list[pd.DataFrame] = []
         notes: list[str] = []
@@ -114,18 +120,17 @@ class AttributionQuery(Query):
                     )
                 )
         if "markov" in models:
-            frames.append(self._markov(p, touches, totals))
+            assert transitions is not None
+            frames.append(self._markov(p, transitions, totals))
         if "shapley" in models:
-            nodes = sorted(
-                str(n) for n in source.execute(touches.select("node").distinct())["node"]
-            )
+            nodes = sorted(str(n) for n in source.execute(bare.select("node").distinct())["node"])
             if len(nodes) > self.shapley_max_channels and self.models is None:
                 notes.append(
                     f"shapley skipped: {len(nodes)} {level}s exceed the exact limit of "
                     f"{self.shapley_max_channels} (set shapley_max_channels or use a coarser level)"
                 )
             else:
-                frames.append(self._shapley(p, touches, nodes, totals))
+                frames.append(self._shapley(p, bare, nodes, totals))
         frame = _finish(frames, level, models, totals)
         comparison = (
             frame.pivot_table(index=level, columns="model", values="conversions", aggfunc="sum")
@@ -159,31 +164,50 @@ class AttributionQuery(Query):
         )
 
     # -- the parts -------------------------------------------------------------------------------
-    def _totals(self, p: Prepared, touches: ir.Table, conversions: ir.Table) -> dict[str, Any]:
+    def _totals(
+        self,
+        p: Prepared,
+        touches: ir.Table,
+        conversions: ir.Table,
+        transitions: pd.DataFrame | None,
+    ) -> dict[str, Any]:
+        """Paths, conversions with a touch (and their value), conversions without a touch.
+
+        From the Markov transition counts when they are there (every path has one transition
+        out of ``(start)``, every converting path one into ``(conversion)``, carrying its value),
+        else from one query over the paths: a conversion has a touch exactly when its path has
+        touches, and then every touch of that path is ``converted`` and carries its value.
+        """
+        n_all = int(p.source.execute(conversions.select("customer_id").count()))
+        if transitions is not None:
+            into = transitions[transitions["target"] == CONVERSION]
+            n = int(into["n"].sum())
+            value = float(into["value"].fillna(0.0).sum())
+            return {
+                "conversions": float(n),
+                "value": value,
+                "without_touch": n_all - n,
+                "paths": int(transitions.loc[transitions["source"] == START, "n"].sum()),
+            }
         per_path = touches.group_by(["customer_id", "path_no"]).aggregate(
-            converted=touches.converted.max()
+            converted=touches.converted.max(), conv_value=touches.conv_value.max()
         )
-        with_touch = conversions.semi_join(per_path, ["customer_id", "path_no"])
-        row = p.source.execute(
-            conversions.aggregate(all=conversions.count(), value=conversions.conv_value.sum())
+        stats = per_path.aggregate(
+            paths=per_path.count(),
+            n=per_path.converted.cast("int64").sum(),
+            value=per_path.conv_value.sum(where=per_path.converted),
         )
-        row2 = p.source.execute(
-            with_touch.aggregate(n=with_touch.count(), value=with_touch.conv_value.sum())
-        )
-        paths = int(p.source.execute(per_path.count()))
-        n_all = int(row["all"].iloc[0])
-        n = int(row2["n"].iloc[0])
-        value = row2["value"].iloc[0]
+        row = p.source.execute(stats)
+        n = 0 if pd.isna(row["n"].iloc[0]) else int(row["n"].iloc[0])
+        value = row["value"].iloc[0]
         return {
             "conversions": float(n),
             "value": 0.0 if pd.isna(value) else float(value),
             "without_touch": n_all - n,
-            "paths": paths,
+            "paths": int(row["paths"].iloc[0]),
         }
 
-    def _markov(self, p: Prepared, touches: ir.Table, totals: dict[str, Any]) -> pd.DataFrame:
-        trans = _transitions_expr(touches, self.markov_order)
-        raw = p.source.execute(trans)
+    def _markov(self, p: Prepared, raw: pd.DataFrame, totals: dict[str, Any]) -> pd.DataFrame:
         chain = chain_from_transitions(
             [str(s) for s in raw["source"]],
             [str(t) for t in raw["target"]],
@@ -273,6 +297,16 @@ def build_paths(
     touches: customer_id, path_no, node, t_s, pos (1-based), n (touches in the path),
     converted (bool), conv_t_s, conv_value. conversions: customer_id, path_no, t_s, conv_value.
     """
+    touches, conversions, what = _path_touches(
+        p, conversion=conversion, lookback_days=lookback_days
+    )
+    return _positions(touches), conversions, what
+
+
+def _path_touches(
+    p: Prepared, *, conversion: str | None, lookback_days: float | None
+) -> tuple[ir.Table, ir.Table, str]:
+    """:func:`build_paths` without ``pos`` and ``n`` (they cost a window pass of their own)."""
     events = p.keep_customers(p.source.events)
     cond = p.period.condition(events.timestamp)
     if cond is not None:
@@ -323,10 +357,15 @@ def build_paths(
     t = t.mutate(converted=t.conv_t_s.notnull())
     if lookback_days is not None:
         t = t.filter(t.conv_t_s.isnull() | (t.conv_t_s - t.t_s <= lookback_days * 86400))
+    return t, conversions, what
+
+
+def _positions(touches: ir.Table) -> ir.Table:
+    """The touches with ``pos`` (1-based) and ``n`` (touches in the path)."""
+    t = touches
     w = ibis.window(group_by=[t.customer_id, t.path_no], order_by=[t.timestamp, t.event_id])
     whole = ibis.window(group_by=[t.customer_id, t.path_no])
-    t = t.mutate(pos=ibis.row_number().over(w) + 1, n=t.count().over(whole))
-    return t, conversions, what
+    return t.mutate(pos=ibis.row_number().over(w) + 1, n=t.count().over(whole))
 
 
 def _heuristic_expr(touches: ir.Table, models: list[str], half_life_days: float) -> ir.Table:
@@ -357,24 +396,37 @@ def _heuristic_expr(touches: ir.Table, models: list[str], half_life_days: float)
 
 
 def _transitions_expr(touches: ir.Table, order: int) -> ir.Table:
+    """Transition counts of the order-``order`` chain, from ONE window pass over the paths.
+
+    ``touches`` need no ``pos``: the first touch, the previous nodes (the state) and the next
+    node (the next state) all come from the same window (partition and order), so the engine
+    sorts the touches once.
+    """
     t = touches
     w = ibis.window(group_by=[t.customer_id, t.path_no], order_by=[t.timestamp, t.event_id])
-    state = t.node
+    # lags[j] = the node j touches back (lags[0] = this touch's node); nxt = the next node
+    cols: dict[str, Any] = {"_first": ibis.row_number().over(w) == 0, "_nxt": t.node.lead().over(w)}
     for j in range(1, order):
-        prev = t.node.lag(j).over(w)
-        state = ibis.ifelse(prev.isnull(), state, prev.concat(SEPARATOR, state))
-    t = t.mutate(state=state)
-    nxt = t.state.lead().over(
-        ibis.window(group_by=[t.customer_id, t.path_no], order_by=[t.timestamp, t.event_id])
-    )
+        cols[f"_lag{j}"] = t.node.lag(j).over(w)
+    t = t.mutate(**cols)
+    lags = [t.node, *[t[f"_lag{j}"] for j in range(1, order)]]
+
+    def state_of(last: ir.StringValue, previous: list[ir.StringValue]) -> ir.StringValue:
+        state = last
+        for prev in previous:
+            state = ibis.ifelse(prev.isnull(), state, prev.concat(SEPARATOR, state))
+        return state
+
+    state = state_of(lags[0], lags[1:])
+    next_state = state_of(t._nxt, lags[: order - 1])
     terminal = ibis.ifelse(t.converted, ibis.literal(CONVERSION), ibis.literal(NULL))
-    t = t.mutate(target=nxt.fill_null(terminal))
+    t = t.mutate(state=state, target=ibis.ifelse(t._nxt.isnull(), terminal, next_state))
     out = t.select(
         source=t.state,
         target=t.target,
         value=ibis.ifelse(t.target == CONVERSION, t.conv_value, ibis.literal(0.0)),
     )
-    first = t.filter(t.pos == 1)
+    first = t.filter(t._first)
     start = first.select(
         source=ibis.literal(START), target=first.state, value=ibis.literal(0.0, type="float64")
     )
