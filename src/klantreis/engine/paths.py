@@ -121,5 +121,7 @@ def _path_keys(nodes: ir.Table, backend: str) -> ir.Table:
             "customer_id", path_key=lists["items"].sort().map(lambda s: s.node).join(SEPARATOR)
         )
     return nodes.group_by("customer_id").aggregate(
-        path_key=nodes.node.group_concat(SEPARATOR, order_by=[nodes.seq])
+        # (timestamp, event_id) is the order ``seq`` numbers; ordering by it directly lets the
+        # engine drop the row_number() window that makes ``seq`` when nothing else needs it
+        path_key=nodes.node.group_concat(SEPARATOR, order_by=[nodes.timestamp, nodes.event_id])
     )
