@@ -219,7 +219,9 @@ class FunnelQuery(Query):
     ) -> tuple[list[ir.Table], ir.Table | None]:
         """The reached table of every step, and the excluded customers (None: no exclusions)."""
         specs = self._specs(steps)
-        ev = p.events
+        # only the steps' and exclusions' nodes are ever compared, so only they are numbered
+        names = [s.name for s in specs] + [as_exclude(e).name for e in self.exclude or ()]
+        ev = p.nodes_among(sorted(set(names)))
         first = events_of(ev, specs[0])
         cond = p.period.condition(first.timestamp)
         if cond is not None:

@@ -21,6 +21,7 @@ deterministic and equal on every engine — and ``t_s``, the timestamp in whole 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import ibis
@@ -140,8 +141,19 @@ def check_level(level: str, journey: Journey | None) -> None:
         )
 
 
-def at_level(events: ir.Table, journey: Journey | None, level: str) -> ir.Table:
-    """The events as nodes of ``level`` with ``node``, ``seq`` and ``t_s`` (see module doc)."""
+def at_level(
+    events: ir.Table,
+    journey: Journey | None,
+    level: str,
+    *,
+    only_nodes: Sequence[str] | None = None,
+) -> ir.Table:
+    """The events as nodes of ``level`` with ``node``, ``seq`` and ``t_s`` (see module doc).
+
+    ``only_nodes``: keep only these nodes BEFORE numbering, so ``seq`` numbers the customer's
+    sequence of those nodes; the order between any two of them is the same as in the full
+    sequence, and the window that numbers them sorts only the rows kept.
+    """
     check_level(level, journey)
     if level == "event":
         nodes = events.mutate(node=events.event, touchpoint=ibis.null().cast("string"))
@@ -166,6 +178,8 @@ def at_level(events: ir.Table, journey: Journey | None, level: str) -> ir.Table:
         "touchpoint",
         "node",
     )
+    if only_nodes is not None:
+        nodes = nodes.filter(nodes.node.isin(list(only_nodes)))
     order = ibis.window(group_by=nodes.customer_id, order_by=[nodes.timestamp, nodes.event_id])
     return nodes.mutate(
         seq=ibis.row_number().over(order),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -71,6 +72,14 @@ class Prepared:
     events: ir.Table  # nodes of the level, customers in scope, ALL times
     in_scope: ir.Table | None  # customer_id of customers in scope (None = everyone)
     query: Query
+    base_events: ir.Table | None = None  # the events ``events`` was made from (scope, channel)
+
+    def nodes_among(self, names: Sequence[str]) -> ir.Table:
+        """Like ``events``, only the nodes named ``names``; ``seq`` numbers them among
+        themselves (same order between them as in ``events``, a smaller window to sort)."""
+        if self.base_events is None:
+            return self.events.filter(self.events.node.isin(list(names)))
+        return at_level(self.base_events, self.journey, self.level, only_nodes=names)
 
     @property
     def in_period(self) -> ir.Table:
@@ -137,4 +146,6 @@ def prepare(source: Source, query: Query) -> Prepared:
     if in_scope is not None:
         events = events.semi_join(in_scope, "customer_id")
     nodes = at_level(events, journey, level)
-    return Prepared(source, journey, level, period, attributes, nodes, in_scope, query)
+    return Prepared(
+        source, journey, level, period, attributes, nodes, in_scope, query, base_events=events
+    )
