@@ -290,12 +290,17 @@ def canonical_query(
     scales: Mapping[str, tuple[float, float]] | None = None,
     source_name: str = "the source",
     timezone: str = "UTC",
+    relation: str = "raw_batch",
+    carry: Sequence[tuple[str, str]] = (),
 ) -> CanonicalQuery:
     """The SELECT that turns ``raw_batch`` (``schema``) into canonical rows of ``table``.
 
     ``columns`` maps canonical names to source columns (the mapping); canonical names present
     in the source need no entry. The parameter ``$ingest_id`` is left for the caller to bind;
     ``source_file`` (a constant) is not in the result: the caller adds it (``constant_text``).
+    ``relation`` is what the query reads (a registered batch, or a subquery over a file);
+    ``carry`` lists ``(expression, alias)`` pairs of that relation passed through to the result
+    unchanged (not for responses; the direct Parquet path carries the map and the raw row).
     """
     if table not in _FIELDS:
         raise KeyError(table)
@@ -598,7 +603,7 @@ def canonical_query(
             "channel",
         ]
         typed_sql = ", ".join(typed)
-        inner = f"SELECT *, {scaled} FROM (SELECT {typed_sql} FROM raw_batch)"
+        inner = f"SELECT *, {scaled} FROM (SELECT {typed_sql} FROM {relation})"
         return _finish(inner, checks, out, p, names, ignored, map_extras, map_mode, given_column)
     elif table == "customers":
         typed = [
@@ -635,7 +640,9 @@ def canonical_query(
             *map_check,
         ]
         out = ["account_id", *map_out]
-    inner = f"SELECT {', '.join(typed)} FROM raw_batch"
+    typed += [f"{expr} AS {alias}" for expr, alias in carry]
+    out += [alias for _expr, alias in carry]
+    inner = f"SELECT {', '.join(typed)} FROM {relation}"
     return _finish(inner, checks, out, p, names, ignored, map_extras, map_mode, given_column)
 
 

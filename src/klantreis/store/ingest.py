@@ -53,7 +53,8 @@ from .database import (
     recover,
     write_transaction,
 )
-from .dedupe import deduplicate
+from .dedupe import Outcome, deduplicate
+from .direct import DirectPlan, plan_direct, run_direct
 from .lock import write_lock
 from .mapping import ColumnMapping
 from .parquet import QUARANTINE_SCHEMA, arrow_schema, parquet_writer
@@ -491,34 +492,133 @@ def _run(
         notes: dict[str, int] = {}
         ignored: list[str] = []
         cache: dict[pa.Schema, Any] = {}
-        with _progress_bar(opts.progress, f"ingest {opts.table}") as bar, _closing(stager):
-            for src in sources:
-                for batch in read_source(
-                    src,
-                    table=opts.table,
-                    fmt=opts.fmt,
-                    batch_rows=batch_rows,
-                    delimiter=opts.mapping.delimiter,
-                    con=reader_con,
-                ):
-                    for col in _stage_batch(work, batch, stager, opts, touchpoints, cache):
-                        if col not in ignored:
-                            ignored.append(col)
-                    for k, v in batch.notes.items():
-                        notes[k] = notes.get(k, 0) + v
-                    if bar is not None:
-                        done = stager.good_rows + stager.bad_rows
-                        rate = done / max(time.perf_counter() - started, 1e-9)
-                        bar[0].update(bar[1], completed=done, rate=f"{rate:,.0f} rows/s")
-                    _pause()
-        with read_connection(ws.database_path) as con:
-            committed = committed_files(con, opts.table)
-        outcome = deduplicate(work, stager, data_dir, committed)
-        reasons = _reasons(work, stager)
+        plan = plan_direct(
+            sources,
+            table=opts.table,
+            mapping=opts.mapping,
+            fmt=opts.fmt,
+            timezone=opts.timezone,
+        )
+        if plan is not None:
+            stager.close()
+            with read_connection(ws.database_path) as con:
+                committed = committed_files(con, opts.table)
+            outcome, reasons = _run_direct(work, plan, stager, opts, data_dir, committed, started)
+            ignored = plan.ignored_columns
+        else:
+            outcome, reasons = _run_batched(
+                work,
+                reader_con,
+                sources,
+                stager,
+                opts,
+                touchpoints,
+                batch_rows,
+                started,
+                notes,
+                ignored,
+                cache,
+                ws,
+            )
     finally:
         work.close()
         shutil.rmtree(tmp, ignore_errors=True)
+    return _publish(
+        ws, sources, opts, ingest_id, formats, stager, outcome, reasons, notes, ignored, started
+    )
 
+
+def _run_direct(
+    work: duckdb.DuckDBPyConnection,
+    plan: DirectPlan,
+    stager: _Stager,
+    opts: IngestOptions,
+    data_dir: Path,
+    committed: list[str],
+    started: float,
+) -> tuple[Outcome, list[ReasonCount]]:
+    """The direct Parquet path (``direct.py``): DuckDB reads the files; progress by step."""
+    with _progress_bar(opts.progress, f"ingest {opts.table}: checking") as bar:
+
+        def checked(bad_rows: int) -> None:
+            _pause()
+            if bar is not None:
+                bar[0].update(bar[1], description=f"ingest {opts.table}: writing")
+
+        result = run_direct(
+            work,
+            plan,
+            table=opts.table,
+            ingest_id=stager.ingest_id,
+            good_path=stager.good_path,
+            quarantine_path=stager.bad_path,
+            quarantined_at=stager.at,
+            on_file=checked,
+        )
+        if bar is not None:
+            done = result.good_rows + result.bad_rows
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            bar[0].update(bar[1], completed=done, rate=f"{rate:,.0f} rows/s")
+    stager.good_rows, stager.bad_rows = result.good_rows, result.bad_rows
+    return deduplicate(work, stager, data_dir, committed), _reasons(work, stager)
+
+
+def _run_batched(
+    work: duckdb.DuckDBPyConnection,
+    reader_con: duckdb.DuckDBPyConnection,
+    sources: list[Any],
+    stager: _Stager,
+    opts: IngestOptions,
+    touchpoints: list[str] | None,
+    batch_rows: int,
+    started: float,
+    notes: dict[str, int],
+    ignored: list[str],
+    cache: dict[pa.Schema, Any],
+    ws: Any,
+) -> tuple[Outcome, list[ReasonCount]]:
+    """The batched path: read, check and stage in batches, then deduplicate."""
+    with _progress_bar(opts.progress, f"ingest {opts.table}") as bar, _closing(stager):
+        for src in sources:
+            for batch in read_source(
+                src,
+                table=opts.table,
+                fmt=opts.fmt,
+                batch_rows=batch_rows,
+                delimiter=opts.mapping.delimiter,
+                con=reader_con,
+            ):
+                for col in _stage_batch(work, batch, stager, opts, touchpoints, cache):
+                    if col not in ignored:
+                        ignored.append(col)
+                for k, v in batch.notes.items():
+                    notes[k] = notes.get(k, 0) + v
+                if bar is not None:
+                    done = stager.good_rows + stager.bad_rows
+                    rate = done / max(time.perf_counter() - started, 1e-9)
+                    bar[0].update(bar[1], completed=done, rate=f"{rate:,.0f} rows/s")
+                _pause()
+    with read_connection(ws.database_path) as con:
+        committed = committed_files(con, opts.table)
+    outcome = deduplicate(work, stager, ws.data_dir, committed)
+    return outcome, _reasons(work, stager)
+
+
+def _publish(
+    ws: Any,
+    sources: list[Any],
+    opts: IngestOptions,
+    ingest_id: int,
+    formats: list[str],
+    stager: _Stager,
+    outcome: Outcome,
+    reasons: list[ReasonCount],
+    notes: dict[str, int],
+    ignored: list[str],
+    started: float,
+) -> IngestReport:
+    """Commit: move the new files in place and register them in one transaction."""
+    data_dir: Path = ws.data_dir
     status = "rejected" if opts.strict and stager.bad_rows else "committed"
     folder = data_dir / opts.table
     folder.mkdir(parents=True, exist_ok=True)
