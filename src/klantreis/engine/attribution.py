@@ -50,6 +50,8 @@ __all__ = ["HEURISTIC_MODELS", "MODELS", "AttributionQuery", "AttributionResult"
 
 HEURISTIC_MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
 MODELS = (*HEURISTIC_MODELS, "markov", "shapley")
+#: The source (and target) of the extra row that carries the count of all conversions.
+_ALL_CONVERSIONS = "(all conversions)"
 
 
 class AttributionResult(Result):
@@ -94,12 +96,23 @@ class AttributionQuery(Query):
             p, conversion=self.conversion, lookback_days=self.lookback_days
         )
         touches = _positions(bare)
-        transitions = (
-            p.source.execute(_transitions_expr(bare, self.markov_order))
-            if "markov" in models
-            else None
-        )
-        totals = self._totals(p, bare, conversions, transitions)
+        transitions = None
+        n_all: int | None = None
+        if "markov" in models:
+            # the count of all conversions rides along in the same query, as one more row
+            everything = conversions.aggregate(n=conversions.count()).select(
+                source=ibis.literal(_ALL_CONVERSIONS),
+                target=ibis.literal(_ALL_CONVERSIONS),
+                n="n",
+                value=ibis.literal(0.0, type="float64"),
+            )
+            raw = p.source.execute(
+                _transitions_expr(bare, self.markov_order).union(everything, distinct=False)
+            )
+            is_all = raw["source"] == _ALL_CONVERSIONS
+            n_all = int(raw.loc[is_all, "n"].sum())
+            transitions = raw[~is_all].reset_index(drop=True)
+        totals = self._totals(p, bare, conversions, transitions, n_all)
         level = p.level
         frames: list[pd.DataFrame] = []
         notes: list[str] = []
@@ -170,6 +183,7 @@ class AttributionQuery(Query):
         touches: ir.Table,
         conversions: ir.Table,
         transitions: pd.DataFrame | None,
+        n_all: int | None = None,
     ) -> dict[str, Any]:
         """Paths, conversions with a touch (and their value), conversions without a touch.
 
@@ -178,7 +192,8 @@ class AttributionQuery(Query):
         else from one query over the paths: a conversion has a touch exactly when its path has
         touches, and then every touch of that path is ``converted`` and carries its value.
         """
-        n_all = int(p.source.execute(conversions.select("customer_id").count()))
+        if n_all is None:
+            n_all = int(p.source.execute(conversions.select("customer_id").count()))
         if transitions is not None:
             into = transitions[transitions["target"] == CONVERSION]
             n = int(into["n"].sum())
