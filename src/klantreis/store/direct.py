@@ -207,12 +207,14 @@ def run_direct(
     )
     q_params = {**params, "table_name": table, "at": quarantined_at}
     bad_sql = f"SELECT {q_cols} FROM ({' UNION ALL '.join(bad_parts)}) ORDER BY _file, source_line"
-    bad_rows = int(work.execute(f"SELECT count(*) FROM ({bad_sql})", q_params).fetchall()[0][0])
-    if bad_rows:
-        work.execute(
-            f"COPY ({bad_sql}) TO $dest (FORMAT parquet, COMPRESSION zstd)",
-            {**q_params, "dest": str(quarantine_path)},
-        )
+    # one scan: the COPY says how many rows it wrote (none: the empty file is dropped)
+    copied = work.execute(
+        f"COPY ({bad_sql}) TO $dest (FORMAT parquet, COMPRESSION zstd)",
+        {**q_params, "dest": str(quarantine_path)},
+    ).fetchall()
+    bad_rows = int(copied[0][0]) if copied else 0
+    if bad_rows == 0:
+        quarantine_path.unlink(missing_ok=True)
     if on_file is not None:
         on_file(bad_rows)
 
