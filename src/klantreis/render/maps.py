@@ -49,6 +49,16 @@ def format_of(path: str | Path, allowed: tuple[str, ...]) -> str:
     return suffix
 
 
+def write_output(path: Path, content: str | bytes) -> Path:
+    """Write rendered output (text or bytes) to ``path``, creating its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
 def svg_page(svg: str, *, lang: str, title: str) -> str:
     """A bare page with only the SVG: what PNG and PDF are rendered from."""
     from .svgdraw import esc
@@ -134,9 +144,4 @@ def save_map(
         paper=paper,
         browser=browser,
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, bytes):
-        out.write_bytes(content)
-    else:
-        out.write_text(content, encoding="utf-8")
-    return out
+    return write_output(out, content)

@@ -27,7 +27,7 @@ from .html import banner, details_table, page, table
 from .labels import fmt_int, label
 from .map_svg import map_svg, score_text
 from .mapdata import MapData, map_data
-from .maps import as_measured, format_of
+from .maps import as_measured, format_of, write_output
 from .measured import MeasuredJourney
 from .raster import Browser
 from .svgdraw import esc
@@ -315,9 +315,4 @@ def save_report(
         paper=paper,
         browser=browser,
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, bytes):
-        out.write_bytes(content)
-    else:
-        out.write_text(content, encoding="utf-8")
-    return out
+    return write_output(out, content)
