@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 
 from ..errors import NotFound, UsageError, VersionConflict
-from ..model import Journey
+from ..model import Journey, Lanes
 from ..model.yamlio import journey_from_data
 
 __all__ = [
@@ -29,7 +29,7 @@ __all__ = [
     "file_version",
 ]
 
-EDIT_ACTIONS = (
+EditAction = Literal[
     "stage.add",
     "stage.update",
     "stage.move",
@@ -42,27 +42,16 @@ EDIT_ACTIONS = (
     "lane.update",
     "lane.move",
     "lane.delete",
-)
-LANE_NAMES = ("actions", "motivations", "questions", "pain_points", "emotions", "opportunities")
+]
+EDIT_ACTIONS: tuple[str, ...] = get_args(EditAction)
+#: the list lanes of a stage (every lane but the free-text timeline)
+LANE_NAMES: tuple[str, ...] = tuple(n for n in Lanes.model_fields if n != "timeline")
 
 
 class JourneyEdit(BaseModel):
     """One change to a journey. ``version`` is the version the change was made on."""
 
-    action: Literal[
-        "stage.add",
-        "stage.update",
-        "stage.move",
-        "stage.delete",
-        "touchpoint.add",
-        "touchpoint.update",
-        "touchpoint.move",
-        "touchpoint.delete",
-        "lane.add",
-        "lane.update",
-        "lane.move",
-        "lane.delete",
-    ]
+    action: EditAction
     version: str = Field(
         description="the journey version (SHA-256 of the file) this edit is based on"
     )
