@@ -21,6 +21,7 @@ from ..model import Journey
 from .filters import Period, customers_matching, parse_period, resolve_attributes
 from .linking import LEVELS, at_level, check_level
 from .results import Scope, jsonable
+from .sequence import SequenceIndex, index_for
 from .source import Source
 from .units import by_account, check_unit
 
@@ -73,6 +74,25 @@ class Prepared:
     in_scope: ir.Table | None  # customer_id of customers in scope (None = everyone)
     query: Query
     base_events: ir.Table | None = None  # the events ``events`` was made from (scope, channel)
+    _index: Any = None
+    _scope_codes: Any = None
+
+    @property
+    def index(self) -> SequenceIndex | None:
+        """The workspace's sequence index when it applies to this query (built on first use),
+        else None; see :mod:`klantreis.engine.sequence`."""
+        if self._index is None:
+            usable = self.query.unit == "customer"
+            self._index = (index_for(self.source) if usable else None) or False
+        return self._index or None
+
+    def scope_codes(self) -> Any:
+        """The sequence-index codes of the customers in scope (sorted int64 array)."""
+        index = self.index
+        assert index is not None and self.in_scope is not None
+        if self._scope_codes is None:
+            self._scope_codes = index.customer_codes(self.source, self.in_scope)
+        return self._scope_codes
 
     def nodes_among(self, names: Sequence[str]) -> ir.Table:
         """Like ``events``, only the nodes named ``names``; ``seq`` numbers them among
@@ -96,7 +116,10 @@ class Prepared:
     def scope(self) -> Scope:
         """Counts the customers in and out of scope (customers with at least one event)."""
         everyone = self.source.events.select("customer_id").distinct()
-        if self.in_scope is None:
+        if self._index:  # the index holds every customer with an event, coded
+            total = self._index.n_customers
+            kept = total if self.in_scope is None else len(self.scope_codes())
+        elif self.in_scope is None:
             total = int(self.source.execute(everyone.count()))
             kept = total
         else:

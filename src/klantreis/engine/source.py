@@ -67,6 +67,7 @@ class Source:
     default_journey: str | None = None
     workspace: Workspace | None = None
     _keep: list[Any] = field(default_factory=list, repr=False)
+    _index: Any = field(default=None, repr=False)  # the loaded sequence index (sequence.py)
 
     @property
     def engine(self) -> str:

@@ -15,11 +15,15 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
 
 from ..errors import UsageError
 from .linking import collapse_repeats
-from .query import Query, prepare
+from .query import Prepared, Query, prepare
 from .results import Result
+from .sequence import Nodes, distinct_runs, grouped, nodes_for, quantiles
 from .source import Source
 
 __all__ = ["TransitionsQuery", "TransitionsResult"]
@@ -56,6 +60,9 @@ class TransitionsQuery(Query):
         if self.repeats not in REPEATS:
             raise UsageError(f"Unknown repeats {self.repeats!r}.", hint="use keep or collapse.")
         p = prepare(source, self)
+        fast = nodes_for(p)
+        if fast is not None:
+            return self._result(p, self._edges_indexed(fast), None)
         nodes = p.in_period
         if self.repeats == "collapse":
             nodes = collapse_repeats(nodes)
@@ -86,7 +93,9 @@ class TransitionsQuery(Query):
             edges = edges.mutate(_rank=ibis.row_number().over(rank))
             edges = edges.filter(edges._rank < self.top_k).drop("_rank")
         edges = edges.order_by([ibis.desc("count"), "source", "target"])
-        frame = source.execute(edges)
+        return self._result(p, source.execute(edges), edges)
+
+    def _result(self, p: Prepared, frame: pd.DataFrame, expr: ir.Table | None) -> TransitionsResult:
         frame["count"] = frame["count"].astype("int64")
         frame["customers"] = frame["customers"].astype("int64")
         return TransitionsResult(
@@ -95,5 +104,52 @@ class TransitionsQuery(Query):
             query=self,
             scope=p.scope(),
             denominator="all transitions in the period (share)",
-            expr=edges,
+            expr=expr,
         )
+
+    def _edges_indexed(self, nodes: Nodes) -> pd.DataFrame:
+        """The same edges as the SQL above, from the sequence index: consecutive rows of one
+        customer are a transition (one vectorised pass), grouped by edge without a sort."""
+        if self.repeats == "collapse":
+            nodes = nodes.collapse_repeats()
+        k = len(nodes.names)
+        same = nodes.cust[1:] == nodes.cust[:-1]
+        edge = nodes.node[:-1][same].astype(np.int64) * k + nodes.node[1:][same]
+        seconds = (nodes.t_s[1:] - nodes.t_s[:-1])[same]
+        cust = nodes.cust[1:][same]
+        present, code = np.unique(edge, return_inverse=True) if k * k > 1 << 24 else _dense(edge, k)
+        order, bounds = grouped(code, len(present))
+        code, cust, seconds = code[order], cust[order], seconds[order]
+        counts = np.diff(bounds)
+        customers = np.bincount(code[distinct_runs(cust, code)], minlength=len(present))
+        q = quantiles(seconds, bounds, (0.5, 0.9))
+        names = np.array(nodes.names, dtype=object)
+        frame = pd.DataFrame(
+            {
+                "source": names[present // k] if len(present) else [],
+                "target": names[present % k] if len(present) else [],
+                "count": counts,
+                "customers": customers,
+                "median_seconds": q[:, 0],
+                "p90_seconds": q[:, 1],
+            }
+        )
+        total = int(counts.sum())
+        frame["share"] = frame["count"] / total if total else np.nan
+        if self.min_count > 1:
+            frame = frame[frame["count"] >= self.min_count]
+        if self.focus is not None:
+            frame = frame[(frame.source == self.focus) | (frame.target == self.focus)]
+        if self.top_k is not None:
+            ranked = frame.sort_values(["source", "count", "target"], ascending=[True, False, True])
+            frame = ranked.groupby("source", sort=False).head(self.top_k)
+        return frame.sort_values(["count", "source", "target"], ascending=[False, True, True])
+
+
+def _dense(edge: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(edge, return_inverse=True)`` for codes below k², by counting (no sort)."""
+    seen = np.bincount(edge, minlength=k * k)
+    present = np.flatnonzero(seen)
+    remap = np.zeros(k * k, dtype=np.int32)
+    remap[present] = np.arange(len(present), dtype=np.int32)
+    return present, remap[edge]

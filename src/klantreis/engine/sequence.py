@@ -1,0 +1,519 @@
+"""The sequence index: every event as small integers, sorted by (customer, timestamp, event_id).
+
+Sequence analyses (funnel, transitions, paths, Markov attribution) all read the same thing: each
+customer's events in order. Over the raw Parquet files every query sorts the events again (a
+window over ``customer_id`` ordered by ``(timestamp, event_id)``) and decodes string columns;
+at 10M events that is most of the time. The sequence index is that order, computed once per
+version of the data and kept as plain arrays (NumPy ``.npy`` files, memory-mapped):
+
+=============  ===========  ===============================================================
+``cust``       int32        the customer's code (position in ``customers.parquet``, sorted)
+``ts``         int64        the timestamp in microseconds since 1970-01-01 UTC
+``event``      int32        the event name's code (``events.json``)
+``channel``    int16        the channel's code (``channels.json``); -1 = no channel
+``value``      float64      the event's value; NaN = none
+=============  ===========  ===============================================================
+
+26 bytes per event, rows ordered by ``(customer_id, timestamp, event_id)`` — the order every
+sequence analysis defines — so a customer's events are one contiguous run (``starts``) and a
+sequence analysis is a few vectorised passes over arrays, with no sort.
+
+It is *derived data*, like a database index, not a cache of answers: every analysis still runs
+in full on it, with its own period, filters and options. Its directory under
+``data/_index/`` is named by a digest of the registered event files (path, size, modification
+time), so an ingest or an erasure (``forget`` rewrites files) makes a new version; the old one
+is deleted when the new one is built, and ``forget`` deletes the whole directory. It is built on
+first use by an analysis (or ``klantreis index`` / :func:`build_index`), never under the write
+lock: it only reads committed files and appears by an atomic rename.
+
+When it is used (``KLANTREIS_SEQUENCE_INDEX``): ``auto`` (the default) for workspaces on DuckDB
+whose event files hold at least 2 MB (about 100,000 events; below that the SQL path takes
+milliseconds); ``always``; ``never``. An analysis falls back to the SQL path (same answers,
+see ``tests/test_sequence.py``) when its options are ones the index path does not implement,
+e.g. match rules on event properties, ``unit="account"`` or Spark.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ..model import Journey
+    from .query import Prepared
+    from .source import Source
+
+__all__ = [
+    "INDEX_DIR",
+    "Nodes",
+    "SequenceIndex",
+    "build_index",
+    "index_for",
+    "index_mode",
+    "nodes_for",
+]
+
+INDEX_DIR = "_index"
+VERSION = 1
+AUTO_MIN_BYTES = 2_000_000
+_COLUMNS = {"cust": np.int32, "ts": np.int64, "event": np.int32, "channel": np.int16}
+_VALUE = "value"
+_build_lock = threading.Lock()
+
+
+def index_mode() -> str:
+    mode = os.environ.get("KLANTREIS_SEQUENCE_INDEX", "auto").strip().lower() or "auto"
+    return mode if mode in ("auto", "always", "never") else "auto"
+
+
+def _key(files: list[Path]) -> str:
+    h = hashlib.sha1(f"v{VERSION}".encode())
+    for f in sorted(files):
+        st = f.stat()
+        h.update(f"{f.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class SequenceIndex:
+    """The arrays of one version of the events (see the module doc)."""
+
+    path: Path
+    cust: np.ndarray
+    ts: np.ndarray
+    event: np.ndarray
+    channel: np.ndarray
+    value: np.ndarray
+    events: list[str]
+    channels: list[str]
+    n_customers: int
+    _t_s: np.ndarray | None = field(default=None, repr=False)
+    _starts: np.ndarray | None = field(default=None, repr=False)
+    _customer_ids: Any = field(default=None, repr=False)
+
+    @property
+    def n_events(self) -> int:
+        return len(self.cust)
+
+    @property
+    def t_s(self) -> np.ndarray:
+        """The timestamps in whole epoch seconds (what durations are computed from)."""
+        if self._t_s is None:  # as the SQL path: epoch(ts) (a double), cast to int (rounded)
+            self._t_s = np.rint(self.ts / 1e6).astype(np.int64)
+        return self._t_s
+
+    @property
+    def starts(self) -> np.ndarray:
+        """Row where each customer's run starts (length n_customers + 1)."""
+        if self._starts is None:
+            self._starts = np.searchsorted(self.cust, np.arange(self.n_customers + 1))
+        return self._starts
+
+    @property
+    def customers_file(self) -> Path:
+        return self.path / "customers.parquet"
+
+    def customer_ids(self, codes: np.ndarray) -> list[str]:
+        """The customer ids of ``codes``."""
+        if self._customer_ids is None:
+            import pyarrow.parquet as pq
+
+            self._customer_ids = pq.read_table(self.customers_file).column("customer_id")
+        return [str(c) for c in self._customer_ids.take(np.asarray(codes, dtype=np.int64))]
+
+    def customer_codes(self, source: Source, customers: Any) -> np.ndarray:
+        """The codes of the customers in an Ibis table with ``customer_id`` (unknown ones are
+        customers without events: they have no code)."""
+        coded = source.con.read_parquet(str(self.customers_file))
+        table = coded.semi_join(customers, "customer_id").select("code")
+        arrow: pa.Table = source.con.to_pyarrow(table)
+        return np.sort(arrow.column("code").to_numpy().astype(np.int64))
+
+    @classmethod
+    def load(cls, path: Path) -> SequenceIndex:
+        meta = json.loads((path / "meta.json").read_text())
+        arrays = {
+            name: np.load(path / f"{name}.npy", mmap_mode="r") for name in [*_COLUMNS, _VALUE]
+        }
+        return cls(
+            path,
+            arrays["cust"],
+            arrays["ts"],
+            arrays["event"],
+            arrays["channel"],
+            arrays["value"],
+            events=list(meta["events"]),
+            channels=list(meta["channels"]),
+            n_customers=int(meta["customers"]),
+        )
+
+
+def _event_files(source: Source) -> list[Path] | None:
+    ws = source.workspace
+    if ws is None:
+        return None
+    return [Path(p) for p in ws.data_files("events")]
+
+
+def index_for(source: Source) -> SequenceIndex | None:
+    """The sequence index of a workspace source (built if missing), or None when the index is
+    not to be used for it (see the module doc)."""
+    mode = index_mode()
+    if mode == "never" or source.workspace is None or source.engine != "duckdb":
+        return None
+    files = _event_files(source)
+    if not files:
+        return None
+    if mode == "auto" and sum(f.stat().st_size for f in files) < AUTO_MIN_BYTES:
+        return None
+    key = _key(files)
+    cached = source._index
+    if cached is not None and cached.path.name == key:
+        return cached
+    try:
+        index = build_index(source.workspace, files=files, key=key)
+    except OSError:  # a read-only workspace: the SQL path still answers
+        return None
+    source._index = index
+    return index
+
+
+def build_index(
+    ws: Any, *, files: list[Path] | None = None, key: str | None = None, progress: bool = False
+) -> SequenceIndex:
+    """Builds the sequence index of the workspace's events if it is missing; returns it."""
+    files = [Path(p) for p in ws.data_files("events")] if files is None else files
+    key = key or _key(files)
+    root = Path(ws.data_dir) / INDEX_DIR
+    path = root / key
+    if (path / "meta.json").exists():
+        return SequenceIndex.load(path)
+    with _build_lock:
+        if (path / "meta.json").exists():
+            return SequenceIndex.load(path)
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = root / f".build-{key}-{os.getpid()}-{threading.get_ident()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        try:
+            _write(files, tmp, progress=progress)
+            try:
+                tmp.rename(path)
+            except OSError:  # another process built the same version first
+                shutil.rmtree(tmp, ignore_errors=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        for old in root.iterdir():  # older versions (and builds a killed process left)
+            if (old.name != key and not old.name.startswith(".build-")) or (
+                old.name.startswith(".build-") and not _alive(old.name)
+            ):
+                shutil.rmtree(old, ignore_errors=True)
+        return SequenceIndex.load(path)
+
+
+def _alive(name: str) -> bool:
+    try:
+        pid = int(name.split("-")[2])
+        os.kill(pid, 0)
+    except (ValueError, IndexError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _write(files: list[Path], out: Path, *, progress: bool) -> None:
+    import duckdb
+
+    from .connect import duckdb_settings
+
+    settings = duckdb_settings()
+    con = duckdb.connect(config={k: str(v) for k, v in settings.items()})
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute(
+            "CREATE TEMP TABLE ev AS SELECT customer_id, timestamp, event_id, event, channel, "
+            "value FROM read_parquet($f)",
+            {"f": [str(f) for f in files]},
+        )
+        con.execute(
+            "CREATE TEMP TABLE cdict AS SELECT customer_id, "
+            "(row_number() OVER (ORDER BY customer_id) - 1)::INTEGER AS code "
+            "FROM (SELECT DISTINCT customer_id FROM ev)"
+        )
+        events = [r[0] for r in con.execute("SELECT DISTINCT event FROM ev ORDER BY 1").fetchall()]
+        channels = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT channel FROM ev WHERE channel IS NOT NULL ORDER BY 1"
+            ).fetchall()
+        ]
+        if len(channels) > np.iinfo(np.int16).max:
+            raise ValueError("too many distinct channels for the sequence index")
+        con.execute(
+            "CREATE TEMP TABLE edict AS SELECT unnest($e) AS event, "
+            "(generate_subscripts($e, 1) - 1)::INTEGER AS ecode",
+            {"e": events},
+        )
+        con.execute(
+            "CREATE TEMP TABLE chdict AS SELECT unnest($c::VARCHAR[]) AS channel, "
+            "(generate_subscripts($c::VARCHAR[], 1) - 1)::SMALLINT AS chcode",
+            {"c": channels},
+        )
+        con.execute("COPY cdict TO $p (FORMAT parquet)", {"p": str(out / "customers.parquet")})
+        n = int(con.execute("SELECT count(*) FROM ev").fetchall()[0][0])
+        n_customers = int(con.execute("SELECT count(*) FROM cdict").fetchall()[0][0])
+        arrays = {
+            name: np.lib.format.open_memmap(out / f"{name}.npy", mode="w+", dtype=dt, shape=(n,))
+            for name, dt in [*_COLUMNS.items(), (_VALUE, np.float64)]
+        }
+        reader = con.sql(
+            "SELECT c.code AS cust, epoch_us(e.timestamp) AS ts, d.ecode AS event, "
+            "coalesce(h.chcode, -1::SMALLINT) AS channel, e.value AS value "
+            "FROM ev e JOIN cdict c USING (customer_id) JOIN edict d USING (event) "
+            "LEFT JOIN chdict h ON e.channel = h.channel "
+            "ORDER BY c.code, e.timestamp, e.event_id"
+        ).to_arrow_reader(1_000_000)
+        at = 0
+        for batch in reader:
+            m = batch.num_rows
+            for name, arr in arrays.items():
+                col = batch.column(name)
+                if name == _VALUE:
+                    arr[at : at + m] = col.to_numpy(zero_copy_only=False)
+                else:
+                    arr[at : at + m] = col.to_numpy(zero_copy_only=False).astype(arr.dtype)
+            at += m
+        if at != n:
+            raise RuntimeError(f"sequence index: wrote {at} of {n} events")
+        for arr in arrays.values():
+            arr.flush()
+        del arrays
+        meta = {
+            "version": VERSION,
+            "events_count": n,
+            "customers": n_customers,
+            "events": events,
+            "channels": channels,
+            "files": [f.name for f in files],
+        }
+        (out / "meta.json").write_text(json.dumps(meta))
+    finally:
+        con.close()
+
+
+# -- the events of an analysis, as node codes --------------------------------------------------
+
+
+@dataclass
+class Nodes:
+    """The prepared events as nodes of one level, in sequence order (a subset of the index).
+
+    ``cust``, ``node``, ``ts`` (µs), ``t_s`` (s), ``channel``, ``value``, ``event`` are parallel
+    arrays; ``names[node]`` is a node's name; ``rows`` the positions in the index.
+    """
+
+    index: SequenceIndex
+    rows: np.ndarray
+    cust: np.ndarray
+    node: np.ndarray
+    names: list[str]
+    ts: np.ndarray
+    t_s: np.ndarray
+
+    @property
+    def channel(self) -> np.ndarray:
+        return np.asarray(self.index.channel[self.rows])
+
+    @property
+    def value(self) -> np.ndarray:
+        return np.asarray(self.index.value[self.rows])
+
+    @property
+    def event(self) -> np.ndarray:
+        return np.asarray(self.index.event[self.rows])
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def collapse_repeats(self) -> Nodes:
+        """Drops a node that repeats the customer's previous node (see ``linking``)."""
+        if len(self.rows) == 0:
+            return self
+        keep = np.ones(len(self.rows), dtype=bool)
+        keep[1:] = (self.cust[1:] != self.cust[:-1]) | (self.node[1:] != self.node[:-1])
+        return self.take(keep)
+
+    def take(self, mask: np.ndarray) -> Nodes:
+        return Nodes(
+            self.index,
+            self.rows[mask],
+            self.cust[mask],
+            self.node[mask],
+            self.names,
+            self.ts[mask],
+            self.t_s[mask],
+        )
+
+    def firsts(self) -> np.ndarray:
+        """True at the first node of each customer."""
+        out = np.ones(len(self.cust), dtype=bool)
+        out[1:] = self.cust[1:] != self.cust[:-1]
+        return out
+
+
+def _has_property_rules(journey: Journey | None) -> bool:
+    if journey is None:
+        return False
+    return any(rule.properties for tp in journey.touchpoints for rule in tp.match)
+
+
+def _micros(moment: Any) -> int:
+    import datetime as dt
+
+    delta = moment - dt.datetime(1970, 1, 1)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _node_table(p: Prepared, index: SequenceIndex) -> tuple[np.ndarray, list[str], int] | None:
+    """A lookup from ``event * (channels + 1) + channel + 1`` to the node code at the level
+    (-1: not a node), and the node names; None when linking needs more than event and channel."""
+    level = p.level
+    n_ch = len(index.channels) + 1
+    if level == "event":
+        return np.arange(len(index.events), dtype=np.int32), list(index.events), 0
+    journey = p.journey
+    if _has_property_rules(journey) or len(index.events) * n_ch > 2_000_000:
+        return None
+    import ibis
+    import pyarrow as pa
+
+    from .linking import link
+
+    events = np.repeat(np.array(index.events, dtype=object), n_ch)
+    channels = np.tile(np.array([None, *index.channels], dtype=object), len(index.events))
+    pairs = ibis.memtable(
+        pa.table(
+            {
+                "event": pa.array(events, pa.string()),
+                "channel": pa.array(channels, pa.string()),
+                "properties": pa.nulls(len(events), pa.map_(pa.string(), pa.string())),
+            }
+        )
+    )
+    linked = link(pairs, journey)
+    if level == "channel":
+        linked = linked.mutate(node=linked.channel.fill_null(linked.touchpoint_channel))
+    else:
+        linked = linked.mutate(node=linked[level])
+    got: pa.Table = p.source.con.to_pyarrow(linked.select("node"))
+    names_per_pair = got.column("node").to_pylist()
+    if level == "channel":
+        names = sorted({n for n in names_per_pair if n is not None})
+    else:
+        from .linking import node_order
+
+        names = node_order(journey, level)
+        names += sorted({n for n in names_per_pair if n is not None} - set(names))
+    code = {n: i for i, n in enumerate(names)}
+    lut = np.array([code.get(n, -1) if n is not None else -1 for n in names_per_pair], np.int32)
+    return lut, names, n_ch
+
+
+def nodes_for(p: Prepared, *, in_period: bool = True) -> Nodes | None:
+    """The prepared events (scope, channel filter, and with ``in_period`` the period) as nodes
+    of the level, from the sequence index; None when the index does not apply (the caller then
+    runs its SQL)."""
+    index = p.index
+    if index is None:
+        return None
+    table = _node_table(p, index)
+    if table is None:
+        return None
+    lut, names, n_ch = table
+    if n_ch:
+        pair = np.asarray(index.event) * np.int32(n_ch)
+        pair += index.channel
+        pair += 1
+        node = lut[pair]
+        del pair
+    else:
+        node = np.asarray(index.event)
+    mask = node >= 0 if n_ch else np.ones(len(node), dtype=bool)
+    if p.in_scope is not None:
+        wanted = np.zeros(index.n_customers, dtype=bool)
+        wanted[p.scope_codes()] = True
+        mask &= wanted[index.cust]
+    if p.query.channel:
+        names_wanted = {c.strip() for c in p.query.channel.split(",") if c.strip()}
+        codes = [i for i, c in enumerate(index.channels) if c in names_wanted]
+        mask &= np.isin(index.channel, np.array(codes, dtype=np.int16))
+    if in_period:
+        if p.period.since is not None:
+            mask &= index.ts >= _micros(p.period.since)
+        if p.period.until is not None:
+            mask &= index.ts < _micros(p.period.until)
+    rows = np.flatnonzero(mask)
+    return Nodes(
+        index,
+        rows,
+        np.asarray(index.cust[rows]),
+        np.asarray(node[rows], dtype=np.int32),
+        names,
+        np.asarray(index.ts[rows]),
+        np.asarray(index.t_s[rows]),
+    )
+
+
+# -- grouped statistics over arrays (what the SQL path's GROUP BY computes) -------------------
+
+
+def grouped(codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """A stable order that puts rows with the same code together (rows keep their sequence
+    order inside a group), and where each group starts (length ``n_groups + 1``)."""
+    codes = np.asarray(codes)
+    if n_groups <= 1 << 16:  # NumPy radix-sorts 16-bit keys: O(n)
+        order = np.argsort(codes.astype(np.uint16), kind="stable")
+    else:
+        order = np.argsort(codes, kind="stable")
+    bounds = np.zeros(n_groups + 1, dtype=np.int64)
+    np.cumsum(np.bincount(codes, minlength=n_groups), out=bounds[1:])
+    return order, bounds
+
+
+def distinct_runs(keys: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """True where (group, key) starts a new run; with keys sorted inside each group (as customer
+    codes are after :func:`grouped`), counting these per group counts distinct keys."""
+    out = np.ones(len(keys), dtype=bool)
+    out[1:] = (keys[1:] != keys[:-1]) | (groups[1:] != groups[:-1])
+    return out
+
+
+def quantiles(values: np.ndarray, bounds: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
+    """Per group (rows ``bounds[g]:bounds[g+1]`` of ``values``) the continuous quantiles
+    ``qs`` (linear interpolation, as SQL ``quantile_cont`` / ``median``); NaN for an empty
+    group. Shape (groups, len(qs))."""
+    out = np.full((len(bounds) - 1, len(qs)), np.nan)
+    for g in range(len(bounds) - 1):
+        a, b = int(bounds[g]), int(bounds[g + 1])
+        m = b - a
+        if m == 0:
+            continue
+        positions = [(m - 1) * q for q in qs]
+        kth = sorted({int(np.floor(x)) for x in positions} | {int(np.ceil(x)) for x in positions})
+        part = np.partition(values[a:b], kth)
+        for j, x in enumerate(positions):
+            lo, hi = int(np.floor(x)), int(np.ceil(x))
+            low = float(part[lo])
+            out[g, j] = low + (x - lo) * (float(part[hi]) - low)
+    return out
