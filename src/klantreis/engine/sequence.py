@@ -64,10 +64,11 @@ __all__ = [
 ]
 
 INDEX_DIR = "_index"
-VERSION = 1
+VERSION = 2
 AUTO_MIN_BYTES = 2_000_000
 _COLUMNS = {"cust": np.int32, "ts": np.int64, "event": np.int32, "channel": np.int16}
 _VALUE = "value"
+_ORIGIN = "origin"  # the row's position in the registered files (for derived columns)
 _build_lock = threading.Lock()
 
 
@@ -97,6 +98,7 @@ class SequenceIndex:
     events: list[str]
     channels: list[str]
     n_customers: int
+    meta: dict[str, Any] = field(default_factory=dict, repr=False)
     _t_s: np.ndarray | None = field(default=None, repr=False)
     _starts: np.ndarray | None = field(default=None, repr=False)
     _customer_ids: Any = field(default=None, repr=False)
@@ -155,7 +157,44 @@ class SequenceIndex:
             events=list(meta["events"]),
             channels=list(meta["channels"]),
             n_customers=int(meta["customers"]),
+            meta=meta,
         )
+
+    def touchpoint_codes(self, source: Source, journey: Journey) -> np.ndarray:
+        """Per event, the position in ``journey.touchpoints`` of the touchpoint it links to
+        (-1: none), by the SQL linking itself (:func:`klantreis.engine.linking.link`, so match
+        rules on event properties work exactly as there). Computed once per version of the
+        match rules and kept next to the index (``link-<digest>.npy``)."""
+        rules = [
+            [tp.id, [r.model_dump(mode="json", exclude_none=True) for r in tp.match]]
+            for tp in journey.touchpoints
+        ]
+        digest = hashlib.sha1(json.dumps(rules, sort_keys=True).encode()).hexdigest()[:16]
+        path = self.path / f"link-{digest}.npy"
+        if not path.exists():
+            self._write_link(source, journey, path)
+        return np.load(path, mmap_mode="r")
+
+    def _write_link(self, source: Source, journey: Journey, path: Path) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from .linking import link
+
+        data_dir = self.path.parent.parent
+        ids = pa.array([tp.id for tp in journey.touchpoints], pa.string())
+        scattered = np.full(int(self.meta["events_count"]), -1, dtype=np.int16)
+        for rel, offset in zip(self.meta["files"], self.meta["offsets"], strict=False):
+            table = source.con.read_parquet(str(data_dir / rel), file_row_number=True)
+            linked = link(table, journey)
+            got = source.con.to_pyarrow(linked.select("file_row_number", "touchpoint"))
+            codes = pc.index_in(got.column("touchpoint"), value_set=ids)
+            rows = got.column("file_row_number").to_numpy() + int(offset)
+            scattered[rows] = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False)
+        origin = np.load(self.path / f"{_ORIGIN}.npy", mmap_mode="r")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+        np.save(tmp, scattered[origin])
+        Path(f"{tmp}.npy").replace(path)
 
 
 def _event_files(source: Source) -> list[Path] | None:
@@ -234,6 +273,7 @@ def _alive(name: str) -> bool:
 
 def _write(files: list[Path], out: Path, *, progress: bool) -> None:
     import duckdb
+    import pyarrow.parquet as pq
 
     from .connect import duckdb_settings
 
@@ -241,28 +281,37 @@ def _write(files: list[Path], out: Path, *, progress: bool) -> None:
     con = duckdb.connect(config={k: str(v) for k, v in settings.items()})
     try:
         con.execute("SET enable_progress_bar = false")
+        names = [str(f) for f in files]
+        sizes = [pq.ParquetFile(f).metadata.num_rows for f in files]
+        offsets = [0, *np.cumsum(sizes).tolist()]
+        listed = "[" + ", ".join("'" + n.replace("'", "''") + "'" for n in names) + "]"
+        con.execute(  # a view cannot take parameters: the file list as a literal
+            f"CREATE TEMP VIEW ev AS SELECT * FROM read_parquet({listed}, filename = true, "
+            "file_row_number = true)"
+        )
         con.execute(
-            "CREATE TEMP TABLE ev AS SELECT customer_id, timestamp, event_id, event, channel, "
-            "value FROM read_parquet($f)",
-            {"f": [str(f) for f in files]},
+            "CREATE TEMP TABLE fdict AS SELECT unnest($f::VARCHAR[]) AS filename, "
+            "unnest($o::BIGINT[]) AS offset_",
+            {"f": names, "o": offsets[:-1]},
         )
         con.execute(
             "CREATE TEMP TABLE cdict AS SELECT customer_id, "
             "(row_number() OVER (ORDER BY customer_id) - 1)::INTEGER AS code "
-            "FROM (SELECT DISTINCT customer_id FROM ev)"
+            "FROM (SELECT DISTINCT customer_id FROM read_parquet($f))",
+            {"f": names},
         )
-        events = [r[0] for r in con.execute("SELECT DISTINCT event FROM ev ORDER BY 1").fetchall()]
-        channels = [
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT channel FROM ev WHERE channel IS NOT NULL ORDER BY 1"
-            ).fetchall()
-        ]
+        both = con.execute(
+            "SELECT list(DISTINCT event ORDER BY event), "
+            "list(DISTINCT channel ORDER BY channel) FILTER (channel IS NOT NULL) "
+            "FROM read_parquet($f)",
+            {"f": names},
+        ).fetchall()[0]
+        events, channels = list(both[0] or []), list(both[1] or [])
         if len(channels) > np.iinfo(np.int16).max:
             raise ValueError("too many distinct channels for the sequence index")
         con.execute(
-            "CREATE TEMP TABLE edict AS SELECT unnest($e) AS event, "
-            "(generate_subscripts($e, 1) - 1)::INTEGER AS ecode",
+            "CREATE TEMP TABLE edict AS SELECT unnest($e::VARCHAR[]) AS event, "
+            "(generate_subscripts($e::VARCHAR[], 1) - 1)::INTEGER AS ecode",
             {"e": events},
         )
         con.execute(
@@ -271,41 +320,40 @@ def _write(files: list[Path], out: Path, *, progress: bool) -> None:
             {"c": channels},
         )
         con.execute("COPY cdict TO $p (FORMAT parquet)", {"p": str(out / "customers.parquet")})
-        n = int(con.execute("SELECT count(*) FROM ev").fetchall()[0][0])
+        n = int(offsets[-1])
         n_customers = int(con.execute("SELECT count(*) FROM cdict").fetchall()[0][0])
         arrays = {
             name: np.lib.format.open_memmap(out / f"{name}.npy", mode="w+", dtype=dt, shape=(n,))
-            for name, dt in [*_COLUMNS.items(), (_VALUE, np.float64)]
+            for name, dt in [*_COLUMNS.items(), (_VALUE, np.float64), (_ORIGIN, np.int64)]
         }
         reader = con.sql(
             "SELECT c.code AS cust, epoch_us(e.timestamp) AS ts, d.ecode AS event, "
-            "coalesce(h.chcode, -1::SMALLINT) AS channel, e.value AS value "
+            "coalesce(h.chcode, -1::SMALLINT) AS channel, e.value AS value, "
+            "f.offset_ + e.file_row_number AS origin "
             "FROM ev e JOIN cdict c USING (customer_id) JOIN edict d USING (event) "
-            "LEFT JOIN chdict h ON e.channel = h.channel "
+            "JOIN fdict f USING (filename) LEFT JOIN chdict h ON e.channel = h.channel "
             "ORDER BY c.code, e.timestamp, e.event_id"
         ).to_arrow_reader(1_000_000)
         at = 0
         for batch in reader:
             m = batch.num_rows
             for name, arr in arrays.items():
-                col = batch.column(name)
-                if name == _VALUE:
-                    arr[at : at + m] = col.to_numpy(zero_copy_only=False)
-                else:
-                    arr[at : at + m] = col.to_numpy(zero_copy_only=False).astype(arr.dtype)
+                arr[at : at + m] = batch.column(name).to_numpy(zero_copy_only=False)
             at += m
         if at != n:
             raise RuntimeError(f"sequence index: wrote {at} of {n} events")
         for arr in arrays.values():
             arr.flush()
         del arrays
+        data_dir = out.parent.parent
         meta = {
             "version": VERSION,
             "events_count": n,
             "customers": n_customers,
             "events": events,
             "channels": channels,
-            "files": [f.name for f in files],
+            "files": [f.relative_to(data_dir).as_posix() for f in files],
+            "offsets": offsets,
         }
         (out / "meta.json").write_text(json.dumps(meta))
     finally:
@@ -385,18 +433,23 @@ def _micros(moment: Any) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def _node_table(p: Prepared, index: SequenceIndex) -> tuple[np.ndarray, list[str], int] | None:
-    """A lookup from ``event * (channels + 1) + channel + 1`` to the node code at the level
-    (-1: not a node), and the node names; None when linking needs more than event and channel."""
+def _node_codes(p: Prepared, index: SequenceIndex) -> tuple[np.ndarray, list[str]] | None:
+    """Per event the node code at the query's level (-1: not a node), and the node names."""
     level = p.level
-    n_ch = len(index.channels) + 1
     if level == "event":
-        return np.arange(len(index.events), dtype=np.int32), list(index.events), 0
+        return np.asarray(index.event), list(index.events)
     journey = p.journey
-    if _has_property_rules(journey) or len(index.events) * n_ch > 2_000_000:
+    assert journey is not None
+    if _has_property_rules(journey):
+        tp = np.asarray(index.touchpoint_codes(p.source, journey), dtype=np.int32)
+        return _from_touchpoints(tp, journey, index, level)
+    # links depend on event and channel only: link every (event, channel) pair once, look up
+    n_ch = len(index.channels) + 1
+    if len(index.events) * n_ch > 2_000_000:
         return None
     import ibis
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     from .linking import link
 
@@ -411,23 +464,40 @@ def _node_table(p: Prepared, index: SequenceIndex) -> tuple[np.ndarray, list[str
             }
         )
     )
-    linked = link(pairs, journey)
-    if level == "channel":
-        linked = linked.mutate(node=linked.channel.fill_null(linked.touchpoint_channel))
-    else:
-        linked = linked.mutate(node=linked[level])
-    got: pa.Table = p.source.con.to_pyarrow(linked.select("node"))
-    names_per_pair = got.column("node").to_pylist()
-    if level == "channel":
-        names = sorted({n for n in names_per_pair if n is not None})
-    else:
-        from .linking import node_order
+    got = p.source.con.to_pyarrow(link(pairs, journey).select("touchpoint"))
+    ids = pa.array([tp.id for tp in journey.touchpoints], pa.string())
+    lut = pc.fill_null(pc.index_in(got.column("touchpoint"), value_set=ids), -1).to_numpy(
+        zero_copy_only=False
+    )
+    pair = np.asarray(index.event) * np.int32(n_ch)
+    pair += index.channel
+    pair += 1
+    tp = lut.astype(np.int32)[pair]
+    return _from_touchpoints(tp, journey, index, level)
 
-        names = node_order(journey, level)
-        names += sorted({n for n in names_per_pair if n is not None} - set(names))
+
+def _from_touchpoints(
+    tp: np.ndarray, journey: Journey, index: SequenceIndex, level: str
+) -> tuple[np.ndarray, list[str]]:
+    """Node codes from touchpoint codes (positions in ``journey.touchpoints``; -1 = none)."""
+    tps = journey.touchpoints
+    if level == "touchpoint":
+        return tp, [t.id for t in tps]
+    if level == "stage":
+        names = [s.id for s in journey.stages_in_order()]
+        names += sorted({t.stage for t in tps} - set(names))
+        code = {n: i for i, n in enumerate(names)}
+        lut = np.array([-1] + [code[t.stage] for t in tps], dtype=np.int32)
+        return lut[tp + 1], names
+    # channel: the event's own channel, else the linked touchpoint's
+    names = sorted(set(index.channels) | {t.channel for t in tps if t.channel})
     code = {n: i for i, n in enumerate(names)}
-    lut = np.array([code.get(n, -1) if n is not None else -1 for n in names_per_pair], np.int32)
-    return lut, names, n_ch
+    own = np.array([-1] + [code[c] for c in index.channels], dtype=np.int32)
+    of_tp = np.array([-1] + [code.get(t.channel, -1) if t.channel else -1 for t in tps], np.int32)
+    node = own[np.asarray(index.channel, dtype=np.int32) + 1]
+    missing = node < 0
+    node[missing] = of_tp[tp[missing] + 1]
+    return node, names
 
 
 def nodes_for(p: Prepared, *, in_period: bool = True) -> Nodes | None:
@@ -437,19 +507,11 @@ def nodes_for(p: Prepared, *, in_period: bool = True) -> Nodes | None:
     index = p.index
     if index is None:
         return None
-    table = _node_table(p, index)
+    table = _node_codes(p, index)
     if table is None:
         return None
-    lut, names, n_ch = table
-    if n_ch:
-        pair = np.asarray(index.event) * np.int32(n_ch)
-        pair += index.channel
-        pair += 1
-        node = lut[pair]
-        del pair
-    else:
-        node = np.asarray(index.event)
-    mask = node >= 0 if n_ch else np.ones(len(node), dtype=bool)
+    node, names = table
+    mask = node >= 0 if p.level != "event" else np.ones(len(node), dtype=bool)
     if p.in_scope is not None:
         wanted = np.zeros(index.n_customers, dtype=bool)
         wanted[p.scope_codes()] = True
