@@ -56,20 +56,29 @@ if TYPE_CHECKING:
 __all__ = [
     "INDEX_DIR",
     "Nodes",
+    "Selection",
     "SequenceIndex",
     "build_index",
     "index_for",
     "index_mode",
     "nodes_for",
+    "select",
 ]
 
 INDEX_DIR = "_index"
-VERSION = 2
+VERSION = 3
 AUTO_MIN_BYTES = 2_000_000
-_COLUMNS = {"cust": np.int32, "ts": np.int64, "event": np.int32, "channel": np.int16}
+_COLUMNS = {
+    "cust": np.int32,
+    "ts": np.int64,
+    "t_s": np.int64,
+    "event": np.int32,
+    "channel": np.int16,
+}
 _VALUE = "value"
 _ORIGIN = "origin"  # the row's position in the registered files (for derived columns)
 _build_lock = threading.Lock()
+_loaded: dict[str, SequenceIndex] = {}  # key → the index this process has open
 
 
 def index_mode() -> str:
@@ -92,6 +101,7 @@ class SequenceIndex:
     path: Path
     cust: np.ndarray
     ts: np.ndarray
+    t_s: np.ndarray
     event: np.ndarray
     channel: np.ndarray
     value: np.ndarray
@@ -99,20 +109,12 @@ class SequenceIndex:
     channels: list[str]
     n_customers: int
     meta: dict[str, Any] = field(default_factory=dict, repr=False)
-    _t_s: np.ndarray | None = field(default=None, repr=False)
     _starts: np.ndarray | None = field(default=None, repr=False)
     _customer_ids: Any = field(default=None, repr=False)
 
     @property
     def n_events(self) -> int:
         return len(self.cust)
-
-    @property
-    def t_s(self) -> np.ndarray:
-        """The timestamps in whole epoch seconds (what durations are computed from)."""
-        if self._t_s is None:  # as the SQL path: epoch(ts) (a double), cast to int (rounded)
-            self._t_s = np.rint(self.ts / 1e6).astype(np.int64)
-        return self._t_s
 
     @property
     def starts(self) -> np.ndarray:
@@ -151,6 +153,7 @@ class SequenceIndex:
             path,
             arrays["cust"],
             arrays["ts"],
+            arrays["t_s"],
             arrays["event"],
             arrays["channel"],
             arrays["value"],
@@ -216,14 +219,17 @@ def index_for(source: Source) -> SequenceIndex | None:
     if mode == "auto" and sum(f.stat().st_size for f in files) < AUTO_MIN_BYTES:
         return None
     key = _key(files)
-    cached = source._index
-    if cached is not None and cached.path.name == key:
+    cached = source._index or _loaded.get(key)
+    if cached is not None and cached.path.name == key and cached.path.exists():
+        source._index = cached
         return cached
     try:
         index = build_index(source.workspace, files=files, key=key)
     except OSError:  # a read-only workspace: the SQL path still answers
         return None
     source._index = index
+    _loaded.clear()  # memory maps are cheap, but keep only the newest version open
+    _loaded[key] = index
     return index
 
 
@@ -327,7 +333,9 @@ def _write(files: list[Path], out: Path, *, progress: bool) -> None:
             for name, dt in [*_COLUMNS.items(), (_VALUE, np.float64), (_ORIGIN, np.int64)]
         }
         reader = con.sql(
-            "SELECT c.code AS cust, epoch_us(e.timestamp) AS ts, d.ecode AS event, "
+            "SELECT c.code AS cust, epoch_us(e.timestamp) AS ts, "
+            # whole seconds exactly as the SQL path computes them (linking.at_level)
+            "CAST(epoch(e.timestamp) AS BIGINT) AS t_s, d.ecode AS event, "
             "coalesce(h.chcode, -1::SMALLINT) AS channel, e.value AS value, "
             "f.offset_ + e.file_row_number AS origin "
             "FROM ev e JOIN cdict c USING (customer_id) JOIN edict d USING (event) "
@@ -500,10 +508,57 @@ def _from_touchpoints(
     return node, names
 
 
-def nodes_for(p: Prepared, *, in_period: bool = True) -> Nodes | None:
-    """The prepared events (scope, channel filter, and with ``in_period`` the period) as nodes
-    of the level, from the sequence index; None when the index does not apply (the caller then
-    runs its SQL)."""
+@dataclass
+class Selection:
+    """The prepared events as index rows, not yet materialised: per row its ``node`` code at the
+    level (-1: not a node), and which customers (``keep_customer[code]``), channels
+    (``keep_channel[channel + 1]``) and times (``since <= ts < until``, µs) the query keeps.
+    Kernels (:mod:`klantreis.engine.kernels`) read it in one pass; :meth:`nodes` gives the kept
+    rows as arrays for NumPy code."""
+
+    index: SequenceIndex
+    node: np.ndarray
+    names: list[str]
+    keep_customer: np.ndarray
+    keep_channel: np.ndarray
+    since: int
+    until: int
+
+    def mask(self) -> np.ndarray:
+        index = self.index
+        mask = self.node >= 0
+        if not self.keep_customer.all():
+            mask &= self.keep_customer[index.cust]
+        if not self.keep_channel.all():
+            mask &= self.keep_channel[index.channel + 1]
+        if self.since > _MIN_US:
+            mask &= index.ts >= self.since
+        if self.until < _MAX_US:
+            mask &= index.ts < self.until
+        return mask
+
+    def nodes(self) -> Nodes:
+        index = self.index
+        rows = np.flatnonzero(self.mask())
+        return Nodes(
+            index,
+            rows,
+            np.asarray(index.cust[rows]),
+            np.asarray(self.node[rows], dtype=np.int32),
+            self.names,
+            np.asarray(index.ts[rows]),
+            np.asarray(index.t_s[rows]),
+        )
+
+
+_MIN_US = -(1 << 62)
+_MAX_US = 1 << 62
+
+
+def select(p: Prepared, *, in_period: bool = True) -> Selection | None:
+    """The prepared events (scope, channel filter, and with ``in_period`` the period) as a
+    :class:`Selection` of the sequence index; None when the index does not apply (the caller
+    then runs its SQL)."""
     index = p.index
     if index is None:
         return None
@@ -511,30 +566,27 @@ def nodes_for(p: Prepared, *, in_period: bool = True) -> Nodes | None:
     if table is None:
         return None
     node, names = table
-    mask = node >= 0 if p.level != "event" else np.ones(len(node), dtype=bool)
+    keep_customer = np.ones(index.n_customers, dtype=bool)
     if p.in_scope is not None:
-        wanted = np.zeros(index.n_customers, dtype=bool)
-        wanted[p.scope_codes()] = True
-        mask &= wanted[index.cust]
+        keep_customer[:] = False
+        keep_customer[p.scope_codes()] = True
+    keep_channel = np.ones(len(index.channels) + 1, dtype=bool)
     if p.query.channel:
-        names_wanted = {c.strip() for c in p.query.channel.split(",") if c.strip()}
-        codes = [i for i, c in enumerate(index.channels) if c in names_wanted]
-        mask &= np.isin(index.channel, np.array(codes, dtype=np.int16))
-    if in_period:
-        if p.period.since is not None:
-            mask &= index.ts >= _micros(p.period.since)
-        if p.period.until is not None:
-            mask &= index.ts < _micros(p.period.until)
-    rows = np.flatnonzero(mask)
-    return Nodes(
-        index,
-        rows,
-        np.asarray(index.cust[rows]),
-        np.asarray(node[rows], dtype=np.int32),
-        names,
-        np.asarray(index.ts[rows]),
-        np.asarray(index.t_s[rows]),
-    )
+        wanted = {c.strip() for c in p.query.channel.split(",") if c.strip()}
+        keep_channel[:] = False
+        keep_channel[[i + 1 for i, c in enumerate(index.channels) if c in wanted]] = True
+    since, until = _MIN_US, _MAX_US
+    if in_period and p.period.since is not None:
+        since = _micros(p.period.since)
+    if in_period and p.period.until is not None:
+        until = _micros(p.period.until)
+    return Selection(index, node, names, keep_customer, keep_channel, since, until)
+
+
+def nodes_for(p: Prepared, *, in_period: bool = True) -> Nodes | None:
+    """:func:`select`, materialised as :class:`Nodes` (the kept rows as arrays)."""
+    selection = select(p, in_period=in_period)
+    return None if selection is None else selection.nodes()
 
 
 # -- grouped statistics over arrays (what the SQL path's GROUP BY computes) -------------------

@@ -23,12 +23,13 @@ from ..errors import UsageError
 from .linking import collapse_repeats
 from .query import Prepared, Query, prepare
 from .results import Result
-from .sequence import Nodes, distinct_runs, grouped, nodes_for, quantiles
+from .sequence import Selection, select
 from .source import Source
 
 __all__ = ["TransitionsQuery", "TransitionsResult"]
 
 REPEATS = ("keep", "collapse")
+MAX_INDEXED_NODES = 2048  # the index path counts edges in a dense k × k table
 
 
 class TransitionsResult(Result):
@@ -60,9 +61,9 @@ class TransitionsQuery(Query):
         if self.repeats not in REPEATS:
             raise UsageError(f"Unknown repeats {self.repeats!r}.", hint="use keep or collapse.")
         p = prepare(source, self)
-        fast = nodes_for(p)
-        if fast is not None:
-            return self._result(p, self._edges_indexed(fast), None)
+        selection = select(p)
+        if selection is not None and len(selection.names) <= MAX_INDEXED_NODES:
+            return self._result(p, self._edges_indexed(selection), None)
         nodes = p.in_period
         if self.repeats == "collapse":
             nodes = collapse_repeats(nodes)
@@ -107,31 +108,28 @@ class TransitionsQuery(Query):
             expr=expr,
         )
 
-    def _edges_indexed(self, nodes: Nodes) -> pd.DataFrame:
-        """The same edges as the SQL above, from the sequence index: consecutive rows of one
-        customer are a transition (one vectorised pass), grouped by edge without a sort."""
-        if self.repeats == "collapse":
-            nodes = nodes.collapse_repeats()
-        k = len(nodes.names)
-        same = nodes.cust[1:] == nodes.cust[:-1]
-        edge = nodes.node[:-1][same].astype(np.int64) * k + nodes.node[1:][same]
-        seconds = (nodes.t_s[1:] - nodes.t_s[:-1])[same]
-        cust = nodes.cust[1:][same]
-        present, code = np.unique(edge, return_inverse=True) if k * k > 1 << 24 else _dense(edge, k)
-        order, bounds = grouped(code, len(present))
-        code, cust, seconds = code[order], cust[order], seconds[order]
-        counts = np.diff(bounds)
-        customers = np.bincount(code[distinct_runs(cust, code)], minlength=len(present))
-        q = quantiles(seconds, bounds, (0.5, 0.9))
-        names = np.array(nodes.names, dtype=object)
+    def _edges_indexed(self, sel: Selection) -> pd.DataFrame:
+        """The same edges as the SQL above, from the sequence index in one compiled pass
+        (consecutive kept rows of one customer are a transition; see ``kernels.py``)."""
+        from . import kernels
+
+        k = len(sel.names)
+        ix = sel.index
+        node = np.asarray(sel.node, dtype=np.int32)
+        counts, customers, median, p90 = kernels.transitions(
+            ix.cust, node, ix.ts, ix.t_s, ix.channel, sel.keep_customer, sel.keep_channel,
+            sel.since, sel.until, k, self.repeats == "collapse",
+        )  # fmt: skip
+        present = np.flatnonzero(counts)
+        names = np.array(sel.names, dtype=object)
         frame = pd.DataFrame(
             {
-                "source": names[present // k] if len(present) else [],
-                "target": names[present % k] if len(present) else [],
-                "count": counts,
-                "customers": customers,
-                "median_seconds": q[:, 0],
-                "p90_seconds": q[:, 1],
+                "source": names[present // k],
+                "target": names[present % k],
+                "count": counts[present],
+                "customers": customers[present],
+                "median_seconds": median[present],
+                "p90_seconds": p90[present],
             }
         )
         total = int(counts.sum())
@@ -144,12 +142,3 @@ class TransitionsQuery(Query):
             ranked = frame.sort_values(["source", "count", "target"], ascending=[True, False, True])
             frame = ranked.groupby("source", sort=False).head(self.top_k)
         return frame.sort_values(["count", "source", "target"], ascending=[False, True, True])
-
-
-def _dense(edge: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(edge, return_inverse=True)`` for codes below k², by counting (no sort)."""
-    seen = np.bincount(edge, minlength=k * k)
-    present = np.flatnonzero(seen)
-    remap = np.zeros(k * k, dtype=np.int32)
-    remap[present] = np.arange(len(present), dtype=np.int32)
-    return present, remap[edge]
