@@ -46,6 +46,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..store.database import INDEX_DIR
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -65,7 +67,6 @@ __all__ = [
     "select",
 ]
 
-INDEX_DIR = "_index"
 VERSION = 3
 AUTO_MIN_BYTES = 2_000_000
 _COLUMNS = {

@@ -44,6 +44,8 @@ __all__ = [
 
 DATABASE_FILE = "klantreis.duckdb"
 STAGING_DIR = ".staging"
+#: Derived data (the engine's sequence index); deleted whenever a customer is forgotten.
+INDEX_DIR = "_index"
 LOCK_WAIT_S = 30.0
 
 #: The canonical tables kept as Parquet files, by name.

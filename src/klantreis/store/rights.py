@@ -8,7 +8,8 @@ holds the customer without their rows, deletes their quarantined rows and their 
 cache tables (any other table of the workspace database with a ``customer_id`` column), and
 records the erasure in the audit log: the time, a salted SHA-256 of the id (never the id)
 and the row counts per table. It is atomic like an ingest: the new files are registered and
-the old ones unregistered in one transaction, then the old ones deleted.
+the old ones unregistered in one transaction, then the old ones deleted, and so is the derived
+sequence index (``data/_index/``, which holds customer ids; it is rebuilt on next use).
 
 A quarantined row is the customer's when its ``customer_id`` is the id or its raw source row
 has a field whose value is exactly the id.
@@ -20,6 +21,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ import pyarrow.parquet as pq
 
 from ..errors import UsageError
 from .database import (
+    INDEX_DIR,
     STORE_TABLES,
     committed_files,
     now_utc,
@@ -265,6 +268,8 @@ def forget_customer(ws: Any, customer_id: str, *, command: str | None = None) ->
             )
         for old_rel, _new, _rows, _size, _t in replace:
             (data_dir / old_rel).unlink(missing_ok=True)
+        # derived data (the sequence index holds customer ids): rebuilt from the rewritten files
+        shutil.rmtree(data_dir / INDEX_DIR, ignore_errors=True)
     return ForgetReport(
         audit_id=audit_id,
         subject_hash=digest,

@@ -1,0 +1,145 @@
+"""The sequence index: how it is built, kept fresh and erased, and that the analyses on it give
+exactly the answers of the SQL path (transitions here; each analysis has its own parity file)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import klantreis
+from klantreis.engine.sequence import AUTO_MIN_BYTES, build_index, index_mode
+from klantreis.engine.source import open_source
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("seq-sim")
+    klantreis.simulate("five-phases", customers=1500, out=out, seed=11)
+    return out
+
+
+@pytest.fixture(scope="module")
+def ws(sim: Path, tmp_path_factory: pytest.TempPathFactory) -> klantreis.Workspace:
+    root = tmp_path_factory.mktemp("seq-ws") / "ws"
+    w = klantreis.init(root, template="five-phases")
+    w.ingest_events(sim / "events.parquet", progress=False)
+    w.ingest_feedback(sim / "responses.parquet", progress=False)
+    w.ingest_customers(sim / "customers.parquet", progress=False)
+    return w
+
+
+def _both(
+    monkeypatch: pytest.MonkeyPatch, ws: klantreis.Workspace, analysis: str, **options: object
+) -> tuple[klantreis.Result, klantreis.Result]:
+    monkeypatch.setenv("KLANTREIS_SEQUENCE_INDEX", "never")
+    sql = klantreis.analyze(ws, analysis, **options)
+    monkeypatch.setenv("KLANTREIS_SEQUENCE_INDEX", "always")
+    indexed = klantreis.analyze(ws, analysis, **options)
+    return sql, indexed
+
+
+def test_the_index_holds_every_event_in_sequence_order(
+    ws: klantreis.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = build_index(ws)
+    events = pd.read_parquet(ws.data_files("events"))
+    assert index.n_events == len(events)
+    assert index.n_customers == events.customer_id.nunique()
+    assert index.events == sorted(events.event.unique())
+    # rows ordered by (customer_id, timestamp, event_id): decode and compare with pandas
+    want = events.sort_values(["customer_id", "timestamp", "event_id"]).reset_index(drop=True)
+    got_customers = index.customer_ids(np.asarray(index.cust))
+    assert got_customers == list(want.customer_id)
+    assert [index.events[e] for e in index.event] == list(want.event)
+    micros = want.timestamp.astype("datetime64[us]").astype("int64").to_numpy()
+    assert np.array_equal(np.asarray(index.ts), micros)
+    channels = [index.channels[c] if c >= 0 else None for c in index.channel]
+    assert channels == [None if pd.isna(c) else c for c in want.channel]
+    assert np.array_equal(np.isnan(index.value), want.value.isna().to_numpy())
+    # each customer is one run: starts[c]..starts[c+1]
+    assert index.starts[0] == 0 and index.starts[-1] == index.n_events
+    assert (np.diff(index.starts) > 0).all()
+
+
+def test_a_new_ingest_makes_a_new_version_and_drops_the_old_one(
+    ws: klantreis.Workspace, sim: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "w2"
+    shutil.copytree(ws.root, root)
+    w = klantreis.open(root)
+    first = build_index(w)
+    extra = pd.DataFrame(
+        {
+            "event_id": ["x-1", "x-2"],
+            "customer_id": ["zz-new", "zz-new"],
+            "timestamp": ["2024-03-01T10:00:00", "2024-03-01T10:05:00"],
+            "event": ["ad_click", "purchase"],
+            "channel": ["social", "website"],
+        }
+    )
+    w.ingest_events(extra, progress=False)
+    second = build_index(w)
+    assert second.path != first.path
+    assert not first.path.exists()  # the old version is deleted when the new one is built
+    assert second.n_events == first.n_events + 2
+    assert second.n_customers == first.n_customers + 1
+    assert build_index(w).path == second.path  # built once per version
+
+
+def test_forget_erases_the_index_and_the_next_one_lacks_the_customer(
+    ws: klantreis.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "w3"
+    shutil.copytree(ws.root, root)
+    w = klantreis.open(root)
+    index = build_index(w)
+    victim = index.customer_ids(np.array([0]))[0]
+    w.forget_customer(victim)
+    assert not (w.data_dir / "_index").exists()
+    after = build_index(w)
+    assert after.n_customers == index.n_customers - 1
+    assert victim not in set(after.customer_ids(np.arange(after.n_customers)))
+
+
+def test_modes(ws: klantreis.Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KLANTREIS_SEQUENCE_INDEX", "bogus")
+    assert index_mode() == "auto"
+    from klantreis.engine.sequence import index_for
+
+    monkeypatch.setenv("KLANTREIS_SEQUENCE_INDEX", "never")
+    assert index_for(open_source(ws)) is None
+    monkeypatch.setenv("KLANTREIS_SEQUENCE_INDEX", "auto")
+    size = sum(p.stat().st_size for p in ws.data_files("events"))
+    assert size < AUTO_MIN_BYTES  # a small workspace: SQL is fast enough there
+    assert index_for(open_source(ws)) is None
+    monkeypatch.setenv("KLANTREIS_SEQUENCE_INDEX", "always")
+    assert index_for(open_source(ws)) is not None
+    assert index_for(open_source(ws, engine="duckdb")) is not None
+
+
+TRANSITIONS = [
+    {"level": "event"},
+    {"level": "touchpoint"},  # five-phases links product-page on an event property
+    {"level": "stage", "repeats": "collapse"},
+    {"level": "channel", "since": "2024-03-01", "until": "2024-06-30"},
+    {"level": "touchpoint", "persona": "bargain-hunter", "top_k": 2},
+    {"level": "touchpoint", "segment": "new-customers", "min_count": 3},
+    {"level": "event", "channel": "website,email", "focus": "purchase"},
+    {"level": "stage", "since": "2024-02-01T12:30:00", "repeats": "collapse", "top_k": 1},
+]
+
+
+@pytest.mark.parametrize("options", TRANSITIONS, ids=[str(o) for o in TRANSITIONS])
+def test_transitions_are_the_same_on_the_index(
+    ws: klantreis.Workspace, monkeypatch: pytest.MonkeyPatch, options: dict[str, object]
+) -> None:
+    sql, indexed = _both(monkeypatch, ws, "transitions", **options)
+    assert len(sql.frame) > 0
+    pd.testing.assert_frame_equal(
+        sql.frame.reset_index(drop=True), indexed.frame.reset_index(drop=True), check_dtype=False
+    )
+    assert sql.scope == indexed.scope
