@@ -116,8 +116,9 @@ class Prepared:
     def scope(self) -> Scope:
         """Counts the customers in and out of scope (customers with at least one event)."""
         everyone = self.source.events.select("customer_id").distinct()
-        if self._index:  # the index holds every customer with an event, coded
-            total = self._index.n_customers
+        index = self.index  # it holds every customer with an event, coded: no scan needed
+        if index is not None:
+            total = index.n_customers
             kept = total if self.in_scope is None else len(self.scope_codes())
         elif self.in_scope is None:
             total = int(self.source.execute(everyone.count()))
