@@ -111,12 +111,12 @@ class TransitionsQuery(Query):
     def _edges_indexed(self, sel: Selection) -> pd.DataFrame:
         """The same edges as the SQL above, from the sequence index in one compiled pass
         (consecutive kept rows of one customer are a transition; see ``kernels.py``)."""
-        from . import kernels
+        from .kernels.transitions import transitions
 
         k = len(sel.names)
         ix = sel.index
         node = np.asarray(sel.node, dtype=np.int32)
-        counts, customers, median, p90 = kernels.transitions(
+        counts, customers, median, p90 = transitions(
             ix.cust, node, ix.ts, ix.t_s, ix.channel, sel.keep_customer, sel.keep_channel,
             sel.since, sel.until, k, self.repeats == "collapse",
         )  # fmt: skip

@@ -1,28 +1,11 @@
-"""Compiled single-pass loops over the sequence index (Numba).
-
-The sequence index (:mod:`klantreis.engine.sequence`) keeps every customer's events as one
-contiguous, ordered run of small integers. A sequence analysis is then one pass over the rows
-with a few counters, which NumPy can only express as several full-array passes plus a grouping
-sort. Numba compiles these loops to machine code once (``cache=True`` keeps the compiled code
-on disk, so a new process loads it instead of compiling), which is why the index path reads the
-events about once instead of ten times. Chosen over a hand-written C extension: it is a
-well-kept, widely used compiler for exactly this (NumPy arrays and loops), installs as a wheel,
-and keeps the code in Python that the tests can read.
-
-Every kernel reads a *selection*: per index row ``node`` (int32, -1 = not a node at the level),
-``cust`` (int32, non-decreasing), ``ts`` (µs) and ``channel`` (int16, -1 = none); it keeps the
-rows whose customer is in ``keep_customer``, whose channel + 1 is in ``keep_channel`` and whose
-timestamp lies in ``[since, until)``. Durations are in whole seconds (``t_s``).
-
-This module imports Numba: import it only where a kernel runs (the SQL path never needs it).
-"""
+"""Kernels every analysis can use: in-place selection and continuous quantiles."""
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-__all__ = ["quantile_inplace", "transitions"]
+__all__ = ["kept", "quantile_inplace"]
 
 
 @njit(cache=True, nogil=True)
@@ -76,80 +59,23 @@ def quantile_inplace(v: np.ndarray, a: int, b: int, q: float) -> float:  # pragm
     return float(low + (x - lo) * (nxt - low))
 
 
-@njit(cache=True, nogil=True)
-def transitions(
+@njit(cache=True, nogil=True, inline="always")
+def kept(
+    i: int,
     cust: np.ndarray,
     node: np.ndarray,
     ts: np.ndarray,
-    t_s: np.ndarray,
     channel: np.ndarray,
     keep_customer: np.ndarray,
     keep_channel: np.ndarray,
     since: int,
     until: int,
-    k: int,
-    collapse: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
-    """Directly-follows edges ``source * k + target``: count, distinct customers (customers
-    are contiguous, so a customer is new to an edge when it differs from the edge's last one),
-    median and p90 of the seconds between the two events."""
-    n = len(cust)
-    kk = k * k
-    counts = np.zeros(kk, np.int64)
-    customers = np.zeros(kk, np.int64)
-    last = np.full(kk, -1, np.int64)
-    prev_c = -1
-    prev_node = -1
-    for i in range(n):
-        t = ts[i]
-        if t < since or t >= until:
-            continue
-        nd = node[i]
-        if nd < 0:
-            continue
-        c = cust[i]
-        if not keep_customer[c] or not keep_channel[channel[i] + 1]:
-            continue
-        if c == prev_c:
-            if collapse and nd == prev_node:
-                continue
-            e = prev_node * k + nd
-            counts[e] += 1
-            if last[e] != c:
-                last[e] = c
-                customers[e] += 1
-        prev_c = c
-        prev_node = nd
-    starts = np.zeros(kk + 1, np.int64)
-    for e in range(kk):
-        starts[e + 1] = starts[e] + counts[e]
-    fill = starts[:-1].copy()
-    seconds = np.empty(starts[kk], np.int64)
-    prev_c = -1
-    prev_t = 0
-    for i in range(n):
-        t = ts[i]
-        if t < since or t >= until:
-            continue
-        nd = node[i]
-        if nd < 0:
-            continue
-        c = cust[i]
-        if not keep_customer[c] or not keep_channel[channel[i] + 1]:
-            continue
-        if c == prev_c:
-            if collapse and nd == prev_node:
-                continue
-            e = prev_node * k + nd
-            seconds[fill[e]] = t_s[i] - prev_t
-            fill[e] += 1
-        prev_c = c
-        prev_node = nd
-        prev_t = t_s[i]
-    median = np.full(kk, np.nan)
-    p90 = np.full(kk, np.nan)
-    for e in range(kk):
-        if counts[e] > 0:
-            median[e] = quantile_inplace(seconds, starts[e], starts[e + 1], 0.5)
-            p90[e] = quantile_inplace(seconds, starts[e], starts[e + 1], 0.9)
-    return counts, customers, median, p90
+) -> bool:  # pragma: no cover - compiled
+    """Whether the selection keeps row ``i`` (see the package doc)."""
+    t = ts[i]
+    return (
+        since <= t < until
+        and node[i] >= 0
+        and keep_customer[cust[i]]
+        and keep_channel[channel[i] + 1]
+    )
