@@ -261,6 +261,7 @@ def _path_hashes(
     2**-64 per hash."""
     rng = np.random.default_rng(_SEED)
     width = int(lengths.max())
+    ends = starts + lengths - 1
     out: list[np.ndarray] = []
     term = np.empty(len(node), dtype=np.uint64)
     if width * n_names <= _TABLE_MAX:  # one gather from a small table per hash
@@ -268,17 +269,26 @@ def _path_hashes(
         key += node
         for _ in range(2):
             table = rng.integers(0, 2**64, size=width * n_names, dtype=np.uint64, endpoint=False)
-            np.take(table, key, out=term)
-            out.append(np.add.reduceat(term, starts))
+            np.take(table, key, out=term, mode="clip")  # clip: unbuffered
+            out.append(_run_sums(term, ends))
     else:  # long paths: a random odd factor per node times a random factor per position
         pos = _positions(starts, len(node), dtype=np.intp)
         for _ in range(2):
             by_node = rng.integers(0, 2**64, size=n_names, dtype=np.uint64, endpoint=False) | 1
             by_pos = rng.integers(0, 2**64, size=width, dtype=np.uint64, endpoint=False)
-            np.take(by_node, node, out=term)
+            np.take(by_node, node, out=term, mode="clip")
             term *= by_pos[pos]
-            out.append(np.add.reduceat(term, starts))
+            out.append(_run_sums(term, ends))
     return out[0], out[1]
+
+
+def _run_sums(term: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The sum (mod 2**64) of ``term`` over each run ending at ``ends`` (runs contiguous from
+    row 0); overwrites ``term`` with its running sum (faster than ``np.add.reduceat``)."""
+    np.cumsum(term, out=term)
+    total = term[ends]
+    total[1:] -= term[ends[:-1]]
+    return total
 
 
 def _kth_smallest(values: np.ndarray, k: int) -> int:
