@@ -4,6 +4,7 @@ the index path takes; string-order ties at the top_k boundary; what falls back t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -96,14 +97,24 @@ def test_the_hash_collision_fallback_gives_the_same_answer(
 ) -> None:
     real = paths._path_hashes
 
-    def colliding(*args: object) -> tuple[np.ndarray, np.ndarray]:
-        h1, h2 = real(*args)  # type: ignore[arg-type]
+    def colliding(*args: Any) -> tuple[np.ndarray, np.ndarray]:
+        h1, h2 = real(*args)
         return h1 % np.uint64(7), h2  # h1 of many different paths equal: h2 must split them
 
     monkeypatch.setattr(paths, "_path_hashes", colliding)
     sql, indexed = _both(monkeypatch, ws, level="touchpoint", top_k=60)
     assert indexed.expr is None
     _assert_same(sql, indexed)
+
+
+def test_long_paths_hash_by_node_and_position_factors(
+    ws: klantreis.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(paths, "_TABLE_MAX", 1)  # as if paths were too long for the table
+    for options in ({"level": "event", "repeats": "keep", "top_k": 200}, {"level": "stage"}):
+        sql, indexed = _both(monkeypatch, ws, **options)
+        assert indexed.expr is None
+        _assert_same(sql, indexed)
 
 
 def _tiny(tmp_path: Path, rows: list[tuple[str, str, str]]) -> klantreis.Workspace:
