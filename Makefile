@@ -24,8 +24,11 @@ $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"klantreis needs Python 3.11, found {sys.version.split()[0]}"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
+	# --compile-bytecode: with PYTHONDONTWRITEBYTECODE set (as here and in CI) Python would
+	# otherwise compile every imported module from source in every process (seconds per CLI call)
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	$(BIN)/python -m compileall -q src
 	touch $(STAMP)
 
 setup: $(STAMP) system
@@ -59,6 +62,7 @@ test-fast: $(STAMP)
 # Benchmarks vs pm4py, retentioneering, ChannelAttribution, pandas and the hardware floor.
 # The peers come from the lock's bench extra; simulated data is cached in .bench-cache/.
 bench: $(STAMP)
+	$(BIN)/python -m compileall -q src benchmarks
 	$(BIN)/python -m benchmarks --sizes $(SIZES) $(BENCH_ARGS)
 
 clean:
