@@ -205,6 +205,8 @@ def _event_files(source: Source) -> list[Path] | None:
     ws = source.workspace
     if ws is None:
         return None
+    if source.files is not None:  # as open_source read them (one registry read per source)
+        return source.files["events"]
     return [Path(p) for p in ws.data_files("events")]
 
 

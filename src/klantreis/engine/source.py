@@ -68,6 +68,7 @@ class Source:
     workspace: Workspace | None = None
     _keep: list[Any] = field(default_factory=list, repr=False)
     _index: Any = field(default=None, repr=False)  # the loaded sequence index (sequence.py)
+    files: dict[str, list[Path]] | None = None  # the workspace's files per table, as read
 
     @property
     def engine(self) -> str:
@@ -133,16 +134,25 @@ def open_source(data: Any, *, engine: str = "duckdb") -> Source:
         raise TypeError(f"expected a Workspace or a Source, got {type(data).__name__}")
     con = connect(engine)
     tables: dict[str, ir.Table] = {}
+    read: dict[str, list[Path]] | None = None
     if "://" in engine:
         existing = set(con.list_tables())
         for name, table in TABLES.items():
             tables[name] = con.table(name) if name in existing else _empty(con, table)
     else:
         by_table = data.data_files_by_table(list(TABLES))  # one registry read for all tables
+        read = {t: [Path(p) for p in by_table[t]] for t in TABLES}
         for name, table in TABLES.items():
             files = [str(p) for p in by_table[name]]
             tables[name] = con.read_parquet(files) if files else _empty(con, table)
-    return Source(con, tables["events"], tables["responses"], tables["customers"], workspace=data)
+    return Source(
+        con,
+        tables["events"],
+        tables["responses"],
+        tables["customers"],
+        workspace=data,
+        files=read,
+    )
 
 
 def _empty(con: BaseBackend, table: Table) -> ir.Table:
