@@ -20,7 +20,7 @@ sequence analysis is a few vectorised passes over arrays, with no sort.
 
 It is *derived data*, like a database index, not a cache of answers: every analysis still runs
 in full on it, with its own period, filters and options. Its directory under
-``data/_index/`` is named by a digest of the registered event files (path, size, modification
+``data/_index/events-<digest>`` is named by a digest of the registered event files (path, size, modification
 time), so an ingest or an erasure (``forget`` rewrites files) makes a new version; the old one
 is deleted when the new one is built, and ``forget`` deletes the whole directory. It is built on
 first use by an analysis (or ``klantreis index`` / :func:`build_index`), never under the write
@@ -35,11 +35,13 @@ e.g. match rules on event properties, ``unit="account"`` or Spark.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -223,7 +225,7 @@ def index_for(source: Source) -> SequenceIndex | None:
         return None
     key = _key(files)
     cached = source._index or _loaded.get(key)
-    if cached is not None and cached.path.name == key and cached.path.exists():
+    if cached is not None and cached.path.name == f"events-{key}" and cached.path.exists():
         source._index = cached
         return cached
     try:
@@ -237,41 +239,55 @@ def index_for(source: Source) -> SequenceIndex | None:
 
 
 def build_index(
-    ws: Any, *, files: list[Path] | None = None, key: str | None = None, progress: bool = False
+    ws: Any, *, files: list[Path] | None = None, key: str | None = None
 ) -> SequenceIndex:
     """Builds the sequence index of the workspace's events if it is missing; returns it."""
     files = [Path(p) for p in ws.data_files("events")] if files is None else files
-    key = key or _key(files)
+    path = build_versioned(ws, "events", files, _write, key=key)
+    return SequenceIndex.load(path)
+
+
+def build_versioned(
+    ws: Any,
+    kind: str,
+    files: list[Path],
+    write: Callable[[list[Path], Path], None],
+    *,
+    key: str | None = None,
+) -> Path:
+    """The directory ``data/_index/<kind>-<digest of files>``, written by ``write(files, dir)``
+    if missing: into a temporary directory renamed into place (atomic; a concurrent builder of
+    the same version loses the rename and uses the winner's), then older versions of ``kind``
+    (and builds a killed process left) are deleted."""
+    name = f"{kind}-{key or _key(files)}"
     root = Path(ws.data_dir) / INDEX_DIR
-    path = root / key
+    path = root / name
     if (path / "meta.json").exists():
-        return SequenceIndex.load(path)
+        return path
     with _build_lock:
         if (path / "meta.json").exists():
-            return SequenceIndex.load(path)
+            return path
         root.mkdir(parents=True, exist_ok=True)
-        tmp = root / f".build-{key}-{os.getpid()}-{threading.get_ident()}"
+        tmp = root / f".build-{name}-{os.getpid()}-{threading.get_ident()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         try:
-            _write(files, tmp, progress=progress)
-            try:
+            write(files, tmp)
+            with contextlib.suppress(OSError):  # another process built this version first
                 tmp.rename(path)
-            except OSError:  # another process built the same version first
-                shutil.rmtree(tmp, ignore_errors=True)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        for old in root.iterdir():  # older versions (and builds a killed process left)
-            if (old.name != key and not old.name.startswith(".build-")) or (
-                old.name.startswith(".build-") and not _alive(old.name)
-            ):
+        for old in root.iterdir():
+            older = old.name.startswith(f"{kind}-") and old.name != name
+            orphan = old.name.startswith(".build-") and not _alive(old.name)
+            if older or orphan:
                 shutil.rmtree(old, ignore_errors=True)
-        return SequenceIndex.load(path)
+        return path
 
 
 def _alive(name: str) -> bool:
     try:
-        pid = int(name.split("-")[2])
+        pid = int(name.split("-")[-2])
         os.kill(pid, 0)
     except (ValueError, IndexError, ProcessLookupError):
         return False
@@ -280,7 +296,7 @@ def _alive(name: str) -> bool:
     return True
 
 
-def _write(files: list[Path], out: Path, *, progress: bool) -> None:
+def _write(files: list[Path], out: Path) -> None:
     import duckdb
     import pyarrow.parquet as pq
 
