@@ -15,17 +15,17 @@ Definition (one customer, steps s1…sn at the query's level):
   previous step and against the entrants; times to convert are whole seconds.
 
 The steps are computed as one chain of joins, one per step, over that step's events only; on
-a workspace with a sequence index (:mod:`klantreis.engine.sequence`) the same chain is a binary
-search per step over the positions of that step's events (same result, see
-``tests/test_sequence_funnel.py``). Exclusions, property filters on steps and segment, persona
-or attribute breakdowns run the SQL.
+a workspace with a sequence index (:mod:`klantreis.engine.sequence`) the same chain is one
+compiled pass over the customers' rows (:mod:`klantreis.engine.kernels.funnel`; same result,
+see ``tests/test_sequence_funnel.py``). Exclusions, property filters on steps and segment,
+persona or attribute breakdowns run the SQL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import ibis
@@ -47,7 +47,7 @@ from .funnel_options import (
 from .linking import node_order
 from .query import Prepared, Query, prepare
 from .results import Result
-from .sequence import SequenceIndex, _node_codes, grouped, quantiles
+from .sequence import Selection, select
 from .source import Source
 
 __all__ = ["BREAKDOWNS", "Exclude", "FunnelQuery", "FunnelResult", "Step"]
@@ -101,7 +101,7 @@ class FunnelQuery(Query):
         meta: dict[str, Any] = {"steps": list(steps), "window_seconds": self.window_seconds}
         if not all(s.plain for s in specs):
             meta["step_options"] = [s.to_dict() for s in specs]
-        fast = _step_rows(p, [s.name for s in specs]) if self._indexable(specs) else None
+        fast = select(p, in_period=False) if self._indexable(specs) else None
         if fast is not None:
             raw = self._raw_indexed(p, fast, specs)
             frame = _finish(raw, steps, breakdown=self.breakdown is not None, optional=optional)
@@ -310,128 +310,59 @@ class FunnelQuery(Query):
             and not any(s.where for s in specs)
         )
 
-    def _raw_indexed(self, p: Prepared, rows: _StepRows, specs: Sequence[Step]) -> pd.DataFrame:
+    def _raw_indexed(self, p: Prepared, sel: Selection, specs: Sequence[Step]) -> pd.DataFrame:
         """What the SQL of :meth:`run` returns (one row per group and reached step), from the
-        sequence index. Its rows are in sequence order, so "after" is a later row of the same
-        customer, and the earliest step-k event after row r is a binary search in the rows of
-        the step's events. Times only grow along a customer's rows, so an upper limit (a
-        window) holds for a later event only if it holds for the earliest one."""
-        first = rows.of(specs[0].name)
-        ts = rows.ts[first]
-        cust = rows.cust[first]
-        # the entry: the customer's first step-1 row in the period (times grow along a
-        # customer's rows, so the rows in the period are consecutive)
-        new = np.ones(len(first), dtype=bool)
-        new[1:] = cust[1:] != cust[:-1]
+        sequence index in one compiled pass (see :mod:`klantreis.engine.kernels.funnel`)."""
+        from .kernels.funnel import funnel, funnel_stats
+
+        ix = sel.index
+        code = {name: i for i, name in enumerate(sel.names)}
+        n = len(specs)
+        required = [k for k, s in enumerate(specs) if not s.optional]
+        base = [max([i for i in required if i < k], default=0) for k in range(n)]
+        following = [
+            min([i for i in required if i > k], default=-1) if s.optional else -1
+            for k, s in enumerate(specs)
+        ]
+        upper = []
+        for k, s in enumerate(specs):
+            limit = self.step_window_seconds[k - 1] if self.step_window_seconds and k else None
+            limits = [v for v in (limit, s.within_seconds) if v is not None]
+            upper.append(min(limits) if limits else np.inf)
+        lower = [-np.inf if s.min_seconds is None else s.min_seconds for s in specs]
         since, until = p.period.since, p.period.until
-        if since is not None or until is not None:
-            keep = np.ones(len(first), dtype=bool)
-            if since is not None:
-                keep &= ts >= _micros(since)
-            if until is not None:
-                keep &= ts < _micros(until)
-            new[1:] |= ~keep[:-1]
-            new &= keep
-        at = np.flatnonzero(new)
-        entry, cust, t0 = first[at], cust[at], _seconds(ts[at])
-        del ts, new, at
-        group, labels = self._groups_indexed(rows, entry)
-        # per entrant and step: the row that reached it (-1: not reached) and its time
-        reached: list[np.ndarray] = [entry]
-        times: list[np.ndarray] = [t0]
-        base: list[int] = [0]  # the required step each step is measured from
-        for k in range(1, len(specs)):
-            base.append(max(i for i in range(k) if not specs[i].optional))
-            reached.append(entry)  # optional steps are filled in below
-            times.append(t0)
-            if not specs[k].optional:
-                reached[k], times[k] = self._next_indexed(
-                    rows, specs, k, cust, t0, reached[base[k]], times[base[k]], None
-                )
-        for k, spec in enumerate(specs):
-            if spec.optional:
-                after = [i for i in range(k + 1, len(specs)) if not specs[i].optional]
-                reached[k], times[k] = self._next_indexed(
-                    rows,
-                    specs,
-                    k,
-                    cust,
-                    t0,
-                    reached[base[k]],
-                    times[base[k]],
-                    reached[after[0]] if after else None,
-                )
-        return _raw_frame(reached, times, base, t0, group, labels)
-
-    def _next_indexed(
-        self,
-        rows: _StepRows,
-        specs: Sequence[Step],
-        k: int,
-        cust: np.ndarray,
-        t0: np.ndarray,
-        prev: np.ndarray,
-        t_prev: np.ndarray,
-        following: np.ndarray | None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Per entrant: the earliest row of step k after ``prev`` (the row of the step it is
-        measured from; -1: not reached), before ``following`` when that is reached (optional
-        steps), within the windows; -1 when there is none."""
-        spec = specs[k]
-        cand = rows.of(spec.name)
-        row = np.full(len(prev), -1, dtype=np.int64)
-        t_out = np.zeros(len(prev), dtype=np.int64)
-        live = np.flatnonzero(prev >= 0)
-        if len(live) == 0 or len(cand) == 0:
-            return row, t_out
-        who, after = cust[live], prev[live]
-        last = len(cand) - 1
-        hi: np.ndarray | None = None
-        if len(live) * 4 > len(cand) + rows.index.n_customers:  # many: by the customers' rows
-            # the customer's rows of the step are cand[lo:hi]; the answer is the first after
-            # ``prev``: cand[lo], unless some are at or before ``prev`` (binary search)
-            bounds = rows.bounds(spec.name)
-            lo, hi = bounds[who], bounds[who + 1]
-            behind = np.flatnonzero((lo < hi) & (cand[np.minimum(lo, last)] <= after))
-            at = lo
-            at[behind] = np.searchsorted(cand, after[behind], side="right")
-        else:  # few: a binary search each
-            at = np.searchsorted(cand, after, side="right")
-        if spec.min_seconds is not None:  # and at least min_seconds after that step
-            earliest = t_prev[live] + spec.min_seconds
-            at = np.maximum(at, _search_time(rows, cand, who, earliest))
-        if hi is None:  # is it the customer's own row (not a later customer's)?
-            hi = np.where(rows.cust[cand[np.minimum(at, last)]] == who, last + 1, 0)
-        ok = at < hi
-        got = cand[at[ok]]
-        live = live[ok]
-        if following is not None:
-            nxt = following[live]
-            ok = (nxt < 0) | (got < nxt)
-            live, got = live[ok], got[ok]
-        t = _seconds(rows.ts[got])
-        ok = np.ones(len(live), dtype=bool)
-        if self.window_seconds is not None:
-            ok &= t - t0[live] <= self.window_seconds
-        limit = self.step_window_seconds[k - 1] if self.step_window_seconds else None
-        for upper in (limit, spec.within_seconds):
-            if upper is not None:
-                ok &= t - t_prev[live] <= upper
-        if not ok.all():
-            live, got, t = live[ok], got[ok], t[ok]
-        row[live] = got
-        t_out[live] = t
-        return row, t_out
-
-    def _groups_indexed(self, rows: _StepRows, entry: np.ndarray) -> tuple[np.ndarray, list[str]]:
-        """Each entrant's group code and the group names (entry channel, or one group "")."""
-        if self.breakdown is None:
-            return np.zeros(len(entry), dtype=np.int64), [""]
-        channel = np.asarray(rows.index.channel[entry]).astype(np.int64)
-        names = [NONE_GROUP, *rows.index.channels]  # by code + 1; no channel (-1): "(none)"
-        labels = sorted(set(names))
-        remap = np.array([labels.index(n) for n in names], dtype=np.int64)
-        return remap[channel + 1], labels
+        labels = [""]
+        group_of_channel = np.zeros(len(ix.channels) + 1, dtype=np.int64)
+        if self.breakdown == "channel":  # by channel + 1; no channel (-1) is "(none)"
+            names = [NONE_GROUP, *ix.channels]
+            labels = sorted(set(names))
+            group_of_channel = np.array([labels.index(g) for g in names], dtype=np.int64)
+        reached, group = funnel(
+            ix.cust, np.asarray(sel.node, dtype=np.int32), ix.ts, ix.t_s, ix.channel,
+            sel.keep_customer, sel.keep_channel, sel.since, sel.until,
+            sel.since if since is None else _micros(since),
+            sel.until if until is None else _micros(until),
+            np.array([code.get(s.name, -2) for s in specs], dtype=np.int32),
+            np.array([s.optional for s in specs], dtype=np.bool_),
+            np.array(base, dtype=np.int64), np.array(following, dtype=np.int64),
+            np.array(lower, dtype=np.float64), np.array(upper, dtype=np.float64),
+            np.inf if self.window_seconds is None else float(self.window_seconds),
+            group_of_channel, len(sel.names),
+        )  # fmt: skip
+        counts, median, p90, start = funnel_stats(
+            reached, group, np.array(base, dtype=np.int64), len(labels)
+        )
+        at_group, at_step = np.nonzero(counts)
+        return pd.DataFrame(
+            {
+                "group": np.array(labels, dtype=object)[at_group] if len(at_group) else [],
+                "step_index": at_step + 1,
+                "customers": counts[at_group, at_step],
+                "median_seconds_to_convert": median[at_group, at_step],
+                "p90_seconds_to_convert": p90[at_group, at_step],
+                "median_seconds_from_start": start[at_group, at_step],
+            }
+        )
 
     def _grouped(self, p: Prepared, entry: ir.Table) -> ir.Table:
         none = ibis.literal(NONE_GROUP)
@@ -527,128 +458,6 @@ def _finish(
         + (["optional"] if optional else [])
     )
     return pd.DataFrame(rows, columns=columns)
-
-
-def _raw_frame(
-    reached: Sequence[np.ndarray],
-    times: Sequence[np.ndarray],
-    base: Sequence[int],
-    t0: np.ndarray,
-    group: np.ndarray,
-    labels: Sequence[str],
-) -> pd.DataFrame:
-    """The SQL's raw rows from per-entrant arrays: per group and step the customers who
-    reached it, median and p90 of the seconds from the step it is measured from, and the median
-    seconds from the entry."""
-    n_groups = len(labels)
-    out: list[pd.DataFrame] = []
-    for k, row in enumerate(reached):
-        hit = np.flatnonzero(row >= 0)
-        if n_groups > 1:
-            order, bounds = grouped(group[hit], n_groups)
-            hit = hit[order]
-        else:
-            bounds = np.array([0, len(hit)], dtype=np.int64)
-        counts = np.diff(bounds)
-        if k:
-            t = times[k][hit]
-            q = quantiles(t - times[base[k]][hit], bounds, (0.5, 0.9))
-            start = quantiles(t - t0[hit], bounds, (0.5,))[:, 0]
-        else:  # the entry: no time to convert (the SQL's are null)
-            q = np.full((n_groups, 2), np.nan)
-            start = np.zeros(n_groups)
-        present = np.flatnonzero(counts)
-        out.append(
-            pd.DataFrame(
-                {
-                    "group": [labels[int(i)] for i in present],
-                    "step_index": k + 1,
-                    "customers": counts[present],
-                    "median_seconds_to_convert": q[present, 0],
-                    "p90_seconds_to_convert": q[present, 1],
-                    "median_seconds_from_start": start[present],
-                }
-            )
-        )
-    return pd.concat(out, ignore_index=True)
-
-
-@dataclass
-class _StepRows:
-    """The rows of the sequence index that are events of the funnel's steps (scope and channel
-    filter applied; all times), per step name, with the index's ``cust`` and ``ts``."""
-
-    index: SequenceIndex
-    cust: np.ndarray
-    ts: np.ndarray
-    by_name: dict[str, np.ndarray]
-
-    _bounds: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def of(self, name: str) -> np.ndarray:
-        """The rows of a step's node, ascending (in sequence order)."""
-        return self.by_name[name]
-
-    def bounds(self, name: str) -> np.ndarray:
-        """Where each customer's rows start in ``of(name)`` (length customers + 1)."""
-        if name not in self._bounds:
-            n = self.index.n_customers
-            out = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum(np.bincount(self.cust[self.of(name)], minlength=n), out=out[1:])
-            self._bounds[name] = out
-        return self._bounds[name]
-
-
-def _step_rows(p: Prepared, names: Sequence[str]) -> _StepRows | None:
-    """The rows of the steps' nodes, as :func:`klantreis.engine.sequence.nodes_for` selects
-    events (scope, channel filter) but one node at a time: only a fraction of the events are
-    ever taken. None when the index does not apply (the SQL runs)."""
-    index = p.index
-    if index is None:
-        return None
-    table = _node_codes(p, index)
-    if table is None:
-        return None
-    node, all_names = np.asarray(table[0]), table[1]
-    mask = None
-    if p.in_scope is not None:
-        customers = np.zeros(index.n_customers, dtype=bool)
-        customers[p.scope_codes()] = True
-        mask = customers[index.cust]
-    if p.query.channel:
-        channels = {c.strip() for c in p.query.channel.split(",") if c.strip()}
-        codes = [i for i, c in enumerate(index.channels) if c in channels]
-        in_channel = np.isin(index.channel, np.array(codes, dtype=np.int16))
-        mask = in_channel if mask is None else mask & in_channel
-    code = {n: i for i, n in enumerate(all_names)}
-    by_name: dict[str, np.ndarray] = {}
-    for name in dict.fromkeys(names):
-        if name not in code:
-            by_name[name] = np.zeros(0, dtype=np.int64)
-            continue
-        hit = node == code[name]
-        if mask is not None:
-            hit &= mask
-        by_name[name] = np.flatnonzero(hit)
-    return _StepRows(index, np.asarray(index.cust), np.asarray(index.ts), by_name)
-
-
-def _seconds(ts: np.ndarray) -> np.ndarray:
-    """Whole epoch seconds from microseconds, as ``SequenceIndex.t_s`` (and the SQL)."""
-    return np.rint(ts / 1e6).astype(np.int64)
-
-
-def _search_time(
-    rows: _StepRows, cand: np.ndarray, cust: np.ndarray, t_from: np.ndarray
-) -> np.ndarray:
-    """Per (customer, time): the first position in ``cand`` of that customer at or after that
-    time (rows are ordered by customer, then time, so (customer, time) keys are sorted)."""
-    t_s = _seconds(rows.ts[cand])
-    low = int(t_s.min())
-    span = int(t_s.max()) - low + 2
-    key = rows.cust[cand].astype(np.int64) * span + (t_s - low)
-    wanted = np.clip(np.ceil(t_from).astype(np.int64) - low, 0, span - 1)
-    return np.searchsorted(key, cust.astype(np.int64) * span + wanted, side="left")
 
 
 def _micros(moment: Any) -> int:
