@@ -28,15 +28,17 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
 from .analyze import analyze
 from .impact import ImpactQuery
 from .pain_points import PainPointsQuery
-from .query import Query, prepare
+from .query import Prepared, Query, prepare
 from .results import Result, Scope, jsonable
 from .scores import ScoresQuery
+from .sequence import select
 from .source import Source, open_source
 
 __all__ = ["MEASURED_FIELDS", "MeasuresQuery", "MeasuresResult", "measure_journey"]
@@ -227,6 +229,9 @@ class MeasuresQuery(Query):
         if not targets:
             return {}
         p = prepare(source, dataclasses.replace(self, **common))
+        indexed = self._conversions_indexed(p, targets)
+        if indexed is not None:
+            return indexed
         first = p.in_period.filter(p.in_period.node.isin(list(targets)))
         entry = first.group_by(["customer_id", "node"]).aggregate(
             seq0=first.seq.min(), t0=first.t_s.argmin(first.seq)
@@ -252,6 +257,35 @@ class MeasuresQuery(Query):
         return {
             str(r["node"]): (int(r["entrants"]), int(r["converted"]))
             for r in raw.to_dict(orient="records")
+        }
+
+    def _conversions_indexed(
+        self, p: Prepared, targets: dict[str, str]
+    ) -> dict[str, tuple[int, int]] | None:
+        """:meth:`_conversions` from the sequence index in one compiled pass (None when the
+        index does not apply). The selection's period bounds apply to the entries only: the
+        kernel takes target events at all times, as ``p.events`` has them (``seq`` order is the
+        index's row order)."""
+        selection = select(p)
+        if selection is None:
+            return None
+        from .kernels.measure import conversions
+
+        code = {name: i for i, name in enumerate(selection.names)}
+        target = np.full(len(selection.names), -1, dtype=np.int64)
+        for tp, to in targets.items():
+            target[code[tp]] = code[to]
+        ix = selection.index
+        window = math.inf if self.window_seconds is None else float(self.window_seconds)
+        entrants, converted = conversions(
+            ix.cust, np.asarray(selection.node, dtype=np.int32), ix.ts, ix.t_s, ix.channel,
+            selection.keep_customer, selection.keep_channel, selection.since, selection.until,
+            target, window,
+        )  # fmt: skip
+        return {
+            name: (int(entrants[i]), int(converted[i]))
+            for i, name in enumerate(selection.names)
+            if entrants[i]
         }
 
     def _priorities(

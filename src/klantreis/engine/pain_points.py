@@ -16,17 +16,21 @@ rows are ranked by priority (``rank`` 1 = fix first).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import ibis
+import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
-from .query import Query, prepare
+from .query import Prepared, Query, prepare
 from .results import Result
 from .scores import score_cells
+from .sequence import Selection, select
 from .source import Source
 
 __all__ = ["PainPointsQuery", "PainPointsResult"]
@@ -58,22 +62,13 @@ class PainPointsQuery(Query):
         p = prepare(source, self)
         if p.level not in ("touchpoint", "stage"):
             raise UsageError(f"Pain points are per touchpoint or stage, not {p.level!r}.")
-        nodes = p.in_period
         conv = [t.id for t in p.journey.conversion_touchpoints()] if p.journey else []
-        order = ibis.window(group_by=nodes.customer_id, order_by=nodes.seq)
-        nodes = nodes.mutate(after=nodes.t_s.lead().over(order) - nodes.t_s)
-        reach = nodes.group_by("node").aggregate(
-            reach_customers=nodes.customer_id.nunique(), median_seconds_after=nodes.after.median()
-        )
-        per_customer = nodes.group_by("customer_id").aggregate(
-            last=nodes.node.argmax(nodes.seq),
-            converted=nodes.touchpoint.isin(conv).any() if conv else ibis.literal(False),
-        )
-        lost = per_customer.filter(~per_customer.converted.fill_null(False))
-        drops = lost.group_by(node=lost["last"]).aggregate(drop_off_customers=lost.count())
-        expr = reach.left_join(drops, "node").drop("node_right")
-        raw = source.execute(expr)
-        customers = int(source.execute(nodes.customer_id.nunique()))
+        expr: ir.Table | None = None
+        indexed = self._indexed(p, conv)
+        if indexed is not None:
+            raw, customers = indexed
+        else:
+            raw, customers, expr = self._sql(p, conv)
         cells, _ = score_cells(p, metric=self.metric, trend=None)
         score = {str(r[p.level]): r for r in cells.to_dict(orient="records")}
         rows: list[dict[str, Any]] = []
@@ -124,6 +119,63 @@ class PainPointsQuery(Query):
             meta={"customers": customers, "conversion_touchpoints": conv},
             expr=expr,
         )
+
+    def _sql(self, p: Prepared, conv: list[str]) -> tuple[pd.DataFrame, int, ir.Table]:
+        """Per node ``reach_customers``, ``median_seconds_after`` and ``drop_off_customers``,
+        and the customers with an event at the level in the period, in SQL."""
+        source = p.source
+        nodes = p.in_period
+        order = ibis.window(group_by=nodes.customer_id, order_by=nodes.seq)
+        nodes = nodes.mutate(after=nodes.t_s.lead().over(order) - nodes.t_s)
+        reach = nodes.group_by("node").aggregate(
+            reach_customers=nodes.customer_id.nunique(), median_seconds_after=nodes.after.median()
+        )
+        per_customer = nodes.group_by("customer_id").aggregate(
+            last=nodes.node.argmax(nodes.seq),
+            converted=nodes.touchpoint.isin(conv).any() if conv else ibis.literal(False),
+        )
+        lost = per_customer.filter(~per_customer.converted.fill_null(False))
+        drops = lost.group_by(node=lost["last"]).aggregate(drop_off_customers=lost.count())
+        expr = reach.left_join(drops, "node").drop("node_right")
+        raw = source.execute(expr)
+        customers = int(source.execute(nodes.customer_id.nunique()))
+        return raw, customers, expr
+
+    def _indexed(self, p: Prepared, conv: list[str]) -> tuple[pd.DataFrame, int] | None:
+        """What :meth:`_sql` computes, from the sequence index in one compiled pass; None when
+        the index does not apply. A customer's next event is the next kept row of its run."""
+        selection = select(p)
+        if selection is None or p.journey is None:
+            return None
+        touchpoints: Selection | None = selection
+        if p.level == "stage":  # conversion is reaching a conversion *touchpoint*
+            touchpoints = select(dataclasses.replace(p, level="touchpoint"))
+        if touchpoints is None:
+            return None
+        from .kernels.pain_points import pain_points
+
+        ids = [t.id for t in p.journey.touchpoints]
+        assert touchpoints.names == ids
+        conversion = np.zeros(len(ids), dtype=np.bool_)
+        conversion[[ids.index(c) for c in conv]] = True
+        ix = selection.index
+        node = np.asarray(selection.node, dtype=np.int32)
+        tp = node if touchpoints is selection else np.asarray(touchpoints.node, dtype=np.int32)
+        k = len(selection.names)
+        reach, median, drops, customers = pain_points(
+            ix.cust, node, tp, ix.ts, ix.t_s, ix.channel, selection.keep_customer,
+            selection.keep_channel, selection.since, selection.until, k, conversion,
+        )  # fmt: skip
+        present = np.flatnonzero(reach)
+        raw = pd.DataFrame(
+            {
+                "node": np.array(selection.names, dtype=object)[present],
+                "reach_customers": reach[present],
+                "median_seconds_after": median[present],
+                "drop_off_customers": drops[present],
+            }
+        )
+        return raw, int(customers)
 
 
 def _badness(cell: Mapping[Any, Any], metric: str) -> float | None:
