@@ -143,3 +143,51 @@ def test_transitions_are_the_same_on_the_index(
         sql.frame.reset_index(drop=True), indexed.frame.reset_index(drop=True), check_dtype=False
     )
     assert sql.scope == indexed.scope
+
+
+SCORES = [
+    {"level": "touchpoint"},
+    {"level": "stage", "trend": "month", "since": "2024-02-01"},
+    {"level": "channel", "trend": "week", "persona": "bargain-hunter"},
+    {"level": "event", "metric": "csat"},
+    {"level": "touchpoint", "segment": "new-customers", "until": "2024-05-01", "trend": "week"},
+    {"level": "touchpoint", "channel": "website"},
+]
+
+
+@pytest.mark.parametrize("options", SCORES, ids=[str(o) for o in SCORES])
+def test_scores_are_the_same_on_the_responses_index(
+    ws: klantreis.Workspace, monkeypatch: pytest.MonkeyPatch, options: dict[str, object]
+) -> None:
+    sql, indexed = _both(monkeypatch, ws, "scores", **options)
+    assert len(sql.frame) > 0
+    pd.testing.assert_frame_equal(sql.frame, indexed.frame, check_dtype=False, rtol=1e-9)
+    assert sql.scope == indexed.scope
+
+
+def test_a_survey_answer_makes_a_new_responses_index(
+    ws: klantreis.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from klantreis.engine.feedback_index import responses_index_for
+
+    monkeypatch.setenv("KLANTREIS_SEQUENCE_INDEX", "always")
+    root = tmp_path / "w4"
+    shutil.copytree(ws.root, root)
+    w = klantreis.open(root)
+    before = responses_index_for(open_source(w))
+    assert before is not None
+    answer = pd.DataFrame(
+        {
+            "response_id": ["new-1"],
+            "customer_id": ["zz-9"],
+            "timestamp": ["2024-04-01T09:00:00"],
+            "touchpoint": ["checkout"],
+            "metric": ["csat"],
+            "score": [5.0],
+        }
+    )
+    w.ingest_feedback(answer, progress=False)
+    after = responses_index_for(open_source(w))
+    assert after is not None and after.path != before.path
+    assert len(after) == len(before) + 1
+    assert not before.path.exists()

@@ -28,6 +28,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from ..errors import UsageError
+from .feedback_index import score_aggregates
 from .linking import check_level, link
 from .query import Prepared, Query, prepare
 from .results import Result
@@ -140,8 +141,9 @@ def score_cells(
     )
     order = ["node", "metric"] + (["period"] if trend else [])
     agg = agg.order_by(order)
-    raw = p.source.execute(agg)
-    rows = [_cell(rec, min_n) for rec in raw.to_dict(orient="records")]
+    indexed = score_aggregates(p, metric=metric, trend=trend)
+    raw: pd.DataFrame = p.source.execute(agg) if indexed is None else indexed
+    rows = [_cell({str(k): v for k, v in rec.items()}, min_n) for rec in raw.to_dict("records")]
     columns = [
         p.level,
         "metric",

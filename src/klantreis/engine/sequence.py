@@ -81,7 +81,7 @@ _COLUMNS = {
 _VALUE = "value"
 _ORIGIN = "origin"  # the row's position in the registered files (for derived columns)
 _build_lock = threading.Lock()
-_loaded: dict[str, SequenceIndex] = {}  # key → the index this process has open
+_loaded: dict[str, SequenceIndex] = {}  # path → an index this process has open
 
 
 def index_mode() -> str:
@@ -224,8 +224,9 @@ def index_for(source: Source) -> SequenceIndex | None:
     if mode == "auto" and sum(f.stat().st_size for f in files) < AUTO_MIN_BYTES:
         return None
     key = _key(files)
-    cached = source._index or _loaded.get(key)
-    if cached is not None and cached.path.name == f"events-{key}" and cached.path.exists():
+    expected = Path(source.workspace.data_dir) / INDEX_DIR / f"events-{key}"
+    cached = source._index or _loaded.get(str(expected))
+    if cached is not None and cached.path == expected and (expected / "meta.json").exists():
         source._index = cached
         return cached
     try:
@@ -233,9 +234,16 @@ def index_for(source: Source) -> SequenceIndex | None:
     except OSError:  # a read-only workspace: the SQL path still answers
         return None
     source._index = index
-    _loaded.clear()  # memory maps are cheap, but keep only the newest version open
-    _loaded[key] = index
+    remember(_loaded, str(index.path), index)
     return index
+
+
+def remember(opened: dict[str, Any], path: str, index: Any) -> None:
+    """Keeps an opened index for the next call (memory maps are cheap; at most four)."""
+    opened.pop(path, None)
+    while len(opened) >= 4:
+        opened.pop(next(iter(opened)))
+    opened[path] = index
 
 
 def build_index(
