@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
@@ -36,12 +37,14 @@ from .outcomes import purchases
 from .query import Prepared, Query, prepare
 from .results import Result
 from .scores import TRENDS, responses_at_level
+from .sequence import Selection, select
 from .source import Source
 from .stats import nps_variance, p_value_two_sided
 
 __all__ = ["KPIS", "MonitorQuery", "MonitorResult"]
 
 KPIS = ("reach", "conversion", "csat", "nps", "ces", "time")
+MAX_INDEXED_CELLS = 8_000_000  # the index path counts in dense node × period tables
 
 
 class MonitorResult(Result):
@@ -72,11 +75,14 @@ class MonitorQuery(Query):
         unit = TRENDS[self.trend]
         cells: list[pd.DataFrame] = []
         expr = self._behaviour_expr(p, unit, kpis)
-        if expr is not None:
+        indexed = self._cells_indexed(p, kpis)
+        if indexed is not None:
+            cells.extend(indexed)
+        elif expr is not None:
             cells.append(source.execute(expr))
         if any(k in kpis for k in ("csat", "nps", "ces")):
             cells.append(self._scores(p, unit, kpis))
-        if "time" in kpis:
+        if "time" in kpis and indexed is None:
             cells.append(source.execute(self._time_expr(p, unit)))
         filled = [c for c in cells if len(c)]
         raw = pd.concat(filled, ignore_index=True) if filled else None
@@ -161,6 +167,81 @@ class MonitorQuery(Query):
             median=ev.wait.median(),
         )
 
+    def _cells_indexed(self, p: Prepared, kpis: list[str]) -> list[pd.DataFrame] | None:
+        """The behaviour and time cells from the sequence index (one compiled pass; see
+        :mod:`klantreis.engine.kernels.monitor`), or None when it does not apply (the SQL
+        above runs). Same cells as ``_behaviour_expr`` and ``_time_expr``."""
+        behaviour = "reach" in kpis or "conversion" in kpis
+        time = "time" in kpis
+        if not behaviour and not time:
+            return None
+        sel = select(p)  # since/until: the period of the counted rows; waits look back further
+        if sel is None or not len(sel.names):
+            return None
+        ix = sel.index
+        if "conversion" in kpis:
+            buy = _purchases_indexed(p, sel, self.conversion)
+            if buy is None:
+                return None
+            buy_code, buy_lut = buy
+        else:
+            buy_code, buy_lut = ix.event, np.zeros(len(ix.events) + 1, dtype=bool)
+        if not ix.n_events:
+            return []
+        from .kernels.monitor import monitor_cells, period_code
+
+        month = self.trend == "month"
+        lo = max(sel.since, int(ix.ts.min()))
+        hi = min(sel.until - 1, int(ix.ts.max()))
+        if hi < lo:
+            return []
+        first = int(period_code(lo, month))
+        n_periods = int(period_code(hi, month)) - first + 1
+        k = len(sel.names)
+        if k * n_periods > MAX_INDEXED_CELLS:
+            return None
+        node = np.asarray(sel.node, dtype=np.int32)
+        reached, bought, waits, mean, std, median = monitor_cells(
+            ix.cust, node, ix.ts, ix.t_s, ix.channel, sel.keep_customer, sel.keep_channel,
+            sel.since, sel.until, month, first, n_periods, k, buy_code, buy_lut, behaviour, time,
+        )  # fmt: skip
+        names = np.array(sel.names, dtype=object)
+        starts = _period_starts(first, n_periods, month)
+        out: list[pd.DataFrame] = []
+        if behaviour:
+            at = np.flatnonzero(reached)
+            out.append(
+                pd.DataFrame(
+                    {
+                        "node": names[at // n_periods],
+                        "period": starts[at % n_periods],
+                        "kind": "behaviour",
+                        "n": reached[at],
+                        "x": bought[at].astype(np.float64),
+                        "mean": np.nan,
+                        "std": np.nan,
+                        "median": np.nan,
+                    }
+                )
+            )
+        if time:
+            at = np.flatnonzero(waits)
+            out.append(
+                pd.DataFrame(
+                    {
+                        "node": names[at // n_periods],
+                        "period": starts[at % n_periods],
+                        "kind": "time",
+                        "n": waits[at],
+                        "x": np.nan,
+                        "mean": mean[at],
+                        "std": std[at],
+                        "median": median[at],
+                    }
+                )
+            )
+        return out
+
     # -- series and alerts ---------------------------------------------------------------------
     def _series(self, raw: pd.DataFrame | None) -> pd.DataFrame:
         columns = ["node", "kpi", "period", "n", "value", "_stat"]
@@ -241,6 +322,37 @@ class MonitorQuery(Query):
         frame = pd.DataFrame(alerts, columns=columns)
         frame.attrs["tested"] = len(tests)
         return frame
+
+
+def _purchases_indexed(
+    p: Prepared, sel: Selection, conversion: str | Sequence[str] | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The purchases of :func:`klantreis.engine.outcomes.purchases` on the index: row ``i`` is
+    one when ``lut[code[i] + 1]`` (any channel, all times; the kernel keeps the scope). Events
+    named ``conversion``, else the events linked to a conversion touchpoint; None when there is
+    no conversion touchpoint (the SQL path raises the error)."""
+    ix = sel.index
+    if conversion is not None:
+        names = {conversion} if isinstance(conversion, str) else set(conversion)
+        return np.asarray(ix.event), np.array([False] + [e in names for e in ix.events])
+    conv = {t.id for t in p.journey.conversion_touchpoints()} if p.journey else set()
+    if not conv:
+        return None
+    linked = sel if p.level == "touchpoint" else select(replace(p, level="touchpoint"))
+    if linked is None:
+        return None
+    lut = np.array([False] + [name in conv for name in linked.names])
+    return np.asarray(linked.node, dtype=np.int32), lut
+
+
+def _period_starts(first: int, n_periods: int, month: bool) -> np.ndarray:
+    """The first moment of the periods ``first ..`` (as SQL ``date_trunc`` gives them)."""
+    codes = np.arange(first, first + n_periods, dtype=np.int64)
+    if month:
+        years, months = codes // 12, codes % 12
+        out = (years - 1970) * 12 + months
+        return out.astype("datetime64[M]").astype("datetime64[us]")
+    return (codes * 7 - 3).astype("datetime64[D]").astype("datetime64[us]")
 
 
 def _p_value(kpi: str, cur: tuple[Any, ...], old: tuple[Any, ...]) -> float | None:
