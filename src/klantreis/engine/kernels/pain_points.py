@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .common import kept, quantile_inplace
+from .common import quantile_inplace
 
 __all__ = ["pain_points"]
 
@@ -39,10 +39,16 @@ def pain_points(
     prev_node = -1
     converted = False
     for i in range(n):
-        if not kept(i, cust, node, ts, channel, keep_customer, keep_channel, since, until):
+        # the selection (``common.kept``), written out: as a call it costs ten times the pass
+        nd = node[i]
+        if nd < 0:
             continue
         c = cust[i]
-        nd = node[i]
+        if not keep_customer[c] or not keep_channel[channel[i] + 1]:
+            continue
+        moment = ts[i]
+        if moment < since or moment >= until:
+            continue
         if c == prev_c:
             waits[prev_node] += 1
         else:
@@ -67,15 +73,22 @@ def pain_points(
     prev_c = -1
     prev_t = 0
     for i in range(n):
-        if not kept(i, cust, node, ts, channel, keep_customer, keep_channel, since, until):
+        nd = node[i]
+        if nd < 0:
             continue
         c = cust[i]
+        if not keep_customer[c] or not keep_channel[channel[i] + 1]:
+            continue
+        moment = ts[i]
+        if moment < since or moment >= until:
+            continue
+        t = t_s[i]
         if c == prev_c:
-            seconds[fill[prev_node]] = t_s[i] - prev_t
+            seconds[fill[prev_node]] = t - prev_t
             fill[prev_node] += 1
         prev_c = c
-        prev_node = node[i]
-        prev_t = t_s[i]
+        prev_node = nd
+        prev_t = t
     median = np.full(k, np.nan)
     for g in range(k):
         if waits[g] > 0:
