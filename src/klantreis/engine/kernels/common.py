@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["kept", "quantile_inplace"]
+__all__ = ["quantile_inplace"]
 
 
 @njit(cache=True, nogil=True)
@@ -57,25 +57,3 @@ def quantile_inplace(v: np.ndarray, a: int, b: int, q: float) -> float:  # pragm
         if v[i] < nxt:
             nxt = v[i]
     return float(low + (x - lo) * (nxt - low))
-
-
-@njit(cache=True, nogil=True, inline="always")
-def kept(
-    i: int,
-    cust: np.ndarray,
-    node: np.ndarray,
-    ts: np.ndarray,
-    channel: np.ndarray,
-    keep_customer: np.ndarray,
-    keep_channel: np.ndarray,
-    since: int,
-    until: int,
-) -> bool:  # pragma: no cover - compiled
-    """Whether the selection keeps row ``i`` (see the package doc)."""
-    t = ts[i]
-    return (
-        since <= t < until
-        and node[i] >= 0
-        and keep_customer[cust[i]]
-        and keep_channel[channel[i] + 1]
-    )
