@@ -339,7 +339,7 @@ class FunnelQuery(Query):
             group_of_channel = np.array([labels.index(g) for g in names], dtype=np.int64)
         reached, group = funnel(
             ix.cust, np.asarray(sel.node, dtype=np.int32), ix.ts, ix.t_s, ix.channel,
-            sel.keep_customer, sel.keep_channel, sel.since, sel.until,
+            sel.keep_customer, sel.keep_channel,
             sel.since if since is None else _micros(since),
             sel.until if until is None else _micros(until),
             np.array([code.get(s.name, -2) for s in specs], dtype=np.int32),
@@ -347,7 +347,7 @@ class FunnelQuery(Query):
             np.array(base, dtype=np.int64), np.array(following, dtype=np.int64),
             np.array(lower, dtype=np.float64), np.array(upper, dtype=np.float64),
             np.inf if self.window_seconds is None else float(self.window_seconds),
-            group_of_channel, len(sel.names),
+            group_of_channel,
         )  # fmt: skip
         counts, median, p90, start = funnel_stats(
             reached, group, np.array(base, dtype=np.int64), len(labels)

@@ -28,8 +28,6 @@ def funnel(
     channel: np.ndarray,
     keep_customer: np.ndarray,
     keep_channel: np.ndarray,
-    since: int,
-    until: int,
     entry_since: int,
     entry_until: int,
     step_node: np.ndarray,
@@ -40,17 +38,17 @@ def funnel(
     upper: np.ndarray,
     window: float,
     group_of_channel: np.ndarray,
-    n_nodes: int,
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     """Per entrant (a customer with a step-1 row in ``[entry_since, entry_until)``): its group
     (by the entry row's channel + 1) and per step the seconds from the entry to the row that
-    reached it (-1: not reached).
+    reached it (-1: not reached). The rows are the selection's customers and channels at any
+    time (the period selects the entrants only).
 
     ``step_node[k]``: the step's node code (-2: no such node); ``optional[k]``; ``base[k]``:
     the required step it is measured from; ``following[k]``: for an optional step the next
     required step (-1: none), whose row it must come before; ``lower[k]`` / ``upper[k]``:
     the least and most seconds after the base step's row (-inf / inf: no limit); ``window``:
-    the most seconds after the entry; ``n_nodes``: how many node codes there are."""
+    the most seconds after the entry."""
     n = len(cust)
     n_steps = len(step_node)
     most = 0  # at most one entrant per customer kept
@@ -66,10 +64,8 @@ def funnel(
             if not optional[j]:
                 next_required[k] = j
                 break
-    is_step = np.zeros(n_nodes, np.bool_)
-    for k in range(n_steps):
-        if step_node[k] >= 0:
-            is_step[step_node[k]] = True
+    scoped = not keep_customer.all()
+    by_channel = not keep_channel.all()
     any_optional = False
     for k in range(n_steps):
         if optional[k]:
@@ -82,22 +78,21 @@ def funnel(
     dead = False
     first = step_node[0]
     for i in range(n):
-        # the selection (``common.kept``), written out: as a call it costs several times the
-        # whole pass; rows of other nodes are skipped first (they change nothing)
+        # the selection (``common.kept``, all times), written out: as a call it costs several
+        # times the whole pass
         nd = node[i]
-        if nd < 0 or not is_step[nd]:
+        if nd < 0:
             continue
         c = cust[i]
-        if not keep_customer[c] or not keep_channel[channel[i] + 1]:
+        if scoped and not keep_customer[c]:
             continue
-        moment = ts[i]
-        if not since <= moment < until:
+        if by_channel and not keep_channel[channel[i] + 1]:
             continue
         if c != prev_c:
             prev_c = c
             e = -1
         if e < 0:
-            if nd == first and entry_since <= moment < entry_until:
+            if nd == first and entry_since <= ts[i] < entry_until:
                 e = entrants
                 entrants += 1
                 reached[e, :] = -1
