@@ -191,3 +191,23 @@ def test_a_survey_answer_makes_a_new_responses_index(
     assert after is not None and after.path != before.path
     assert len(after) == len(before) + 1
     assert not before.path.exists()
+
+
+def test_the_channel_level_without_a_journey(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = klantreis.init(tmp_path / "bare")  # no journey at all
+    events = pd.DataFrame(
+        {
+            "event_id": [f"e{i}" for i in range(6)],
+            "customer_id": ["a", "a", "a", "b", "b", "b"],
+            "timestamp": [f"2024-01-0{d}T10:00:00" for d in (1, 2, 3, 1, 2, 4)],
+            "event": ["x", "y", "z", "x", "y", "z"],
+            "channel": ["web", "mail", None, "web", "web", "mail"],
+        }
+    )
+    w.ingest_events(events, progress=False)
+    sql, indexed = _both(monkeypatch, w, "transitions", level="channel")
+    got = {(r.source, r.target): int(r["count"]) for _, r in indexed.frame.iterrows()}
+    assert got == {("web", "mail"): 2, ("web", "web"): 1}  # a: web→mail (z has none); b: web→web→mail
+    pd.testing.assert_frame_equal(sql.frame, indexed.frame, check_dtype=False)

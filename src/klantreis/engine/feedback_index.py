@@ -61,12 +61,6 @@ class ResponsesIndex:
         arrays = {name: np.load(path / f"{name}.npy", mmap_mode="r") for name in _COLUMNS}
         return cls(path, arrays, {k: list(meta[k]) for k in _DICTS}, int(meta["customers"]))
 
-    def customer_codes(self, source: Source, customers: Any) -> np.ndarray:
-        coded = source.con.read_parquet(str(self.path / "customers.parquet"))
-        table = coded.semi_join(customers, "customer_id").select("code")
-        arrow = source.con.to_pyarrow(table)
-        return np.asarray(arrow.column("code").to_numpy(), dtype=np.int64)
-
 
 def responses_index_for(source: Source) -> ResponsesIndex | None:
     """The responses index of a workspace source on DuckDB (built if missing), or None."""
@@ -149,7 +143,8 @@ def _nodes(p: Prepared, index: ResponsesIndex) -> tuple[np.ndarray, list[str]]:
     if p.level == "event":
         return np.asarray(a["event"]), list(names["event"])
     journey = p.journey
-    assert journey is not None
+    if journey is None:  # only the channel level goes without a journey: the own channel
+        return np.asarray(a["channel"], dtype=np.int32), list(names["channel"])
     import ibis
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -221,7 +216,7 @@ def score_aggregates(p: Prepared, *, metric: str | None, trend: str | None) -> p
     keep = node >= 0
     if p.in_scope is not None:  # answers without a customer are out, as in the SQL semi-join
         wanted = np.zeros(index.n_customers + 1, dtype=bool)  # [-1] (no customer) stays False
-        wanted[index.customer_codes(p.source, p.in_scope)] = True
+        wanted[p.scope_codes(index.path / "customers.parquet")] = True
         keep &= wanted[np.asarray(a["cust"])]
     ts = np.asarray(a["ts"])
     if p.period.since is not None:

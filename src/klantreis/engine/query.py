@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
+import pyarrow as pa
 
 from ..model import Journey
 from .filters import Period, customers_matching, parse_period, resolve_attributes
@@ -26,6 +30,15 @@ from .source import Source
 from .units import by_account, check_unit
 
 __all__ = ["Prepared", "Query", "prepare"]
+
+_SCOPE_MEMO: dict[tuple[Any, ...], Any] = {}  # see Prepared.scope_codes
+
+
+def _remember(key: tuple[Any, ...], value: Any) -> None:
+    _SCOPE_MEMO.pop(key, None)
+    while len(_SCOPE_MEMO) >= 32:
+        _SCOPE_MEMO.pop(next(iter(_SCOPE_MEMO)))
+    _SCOPE_MEMO[key] = value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,7 +88,6 @@ class Prepared:
     query: Query
     base_events: ir.Table | None = None  # the events ``events`` was made from (scope, channel)
     _index: Any = None
-    _scope_codes: Any = None
 
     @property
     def index(self) -> SequenceIndex | None:
@@ -86,13 +98,44 @@ class Prepared:
             self._index = (index_for(self.source) if usable else None) or False
         return self._index or None
 
-    def scope_codes(self) -> Any:
-        """The sequence-index codes of the customers in scope (sorted int64 array)."""
-        index = self.index
-        assert index is not None and self.in_scope is not None
-        if self._scope_codes is None:
-            self._scope_codes = index.customer_codes(self.source, self.in_scope)
-        return self._scope_codes
+    def scope_codes(self, dictionary: Path | None = None) -> Any:
+        """The codes of the customers in scope in an index's customer dictionary (a Parquet file
+        of ``customer_id, code``; default: the sequence index's), as a sorted int64 array.
+
+        The customers in scope are computed once per version of the customers files and filter
+        in this process (a derived filter result, like the index itself: a new ingest of
+        customers is a new version), then joined with the dictionary in DuckDB."""
+        if dictionary is None:
+            index = self.index
+            assert index is not None
+            dictionary = index.customers_file
+        assert self.in_scope is not None
+        key = (*self._scope_key(), str(dictionary))
+        codes = _SCOPE_MEMO.get(key)
+        if codes is None:
+            con = self.source.con
+            ids = self._scope_key_ids()
+            coded = con.read_parquet(str(dictionary))
+            table = coded.semi_join(ibis.memtable(ids), "customer_id").select("code")
+            codes = np.sort(con.to_pyarrow(table).column("code").to_numpy().astype(np.int64))
+            _remember(key, codes)
+        return codes
+
+    def _scope_key(self) -> tuple[Any, ...]:
+        files = (self.source.files or {}).get("customers")
+        if files is None:  # not a workspace read by this process: no memo
+            return (id(self),)
+        stats = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+        return (stats, json.dumps(self.attributes, sort_keys=True, default=str))
+
+    def _scope_key_ids(self) -> pa.Table:
+        key = self._scope_key()
+        ids = _SCOPE_MEMO.get(key)
+        if ids is None:
+            assert self.in_scope is not None
+            ids = self.source.con.to_pyarrow(self.in_scope.select("customer_id"))
+            _remember(key, ids)
+        return ids
 
     def nodes_among(self, names: Sequence[str]) -> ir.Table:
         """Like ``events``, only the nodes named ``names``; ``seq`` numbers them among

@@ -51,8 +51,6 @@ import numpy as np
 from ..store.database import INDEX_DIR
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from ..model import Journey
     from .query import Prepared
     from .source import Source
@@ -137,14 +135,6 @@ class SequenceIndex:
 
             self._customer_ids = pq.read_table(self.customers_file).column("customer_id")
         return [str(c) for c in self._customer_ids.take(np.asarray(codes, dtype=np.int64))]
-
-    def customer_codes(self, source: Source, customers: Any) -> np.ndarray:
-        """The codes of the customers in an Ibis table with ``customer_id`` (unknown ones are
-        customers without events: they have no code)."""
-        coded = source.con.read_parquet(str(self.customers_file))
-        table = coded.semi_join(customers, "customer_id").select("code")
-        arrow: pa.Table = source.con.to_pyarrow(table)
-        return np.sort(arrow.column("code").to_numpy().astype(np.int64))
 
     @classmethod
     def load(cls, path: Path) -> SequenceIndex:
@@ -474,7 +464,8 @@ def _node_codes(p: Prepared, index: SequenceIndex) -> tuple[np.ndarray, list[str
     if level == "event":
         return np.asarray(index.event), list(index.events)
     journey = p.journey
-    assert journey is not None
+    if journey is None:  # only the channel level goes without a journey: the own channel
+        return np.asarray(index.channel, dtype=np.int32), list(index.channels)
     if _has_property_rules(journey):
         tp = np.asarray(index.touchpoint_codes(p.source, journey), dtype=np.int32)
         return _from_touchpoints(tp, journey, index, level)
