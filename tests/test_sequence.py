@@ -209,5 +209,8 @@ def test_the_channel_level_without_a_journey(
     w.ingest_events(events, progress=False)
     sql, indexed = _both(monkeypatch, w, "transitions", level="channel")
     got = {(r.source, r.target): int(r["count"]) for _, r in indexed.frame.iterrows()}
-    assert got == {("web", "mail"): 2, ("web", "web"): 1}  # a: web→mail (z has none); b: web→web→mail
+    assert got == {
+        ("web", "mail"): 2,
+        ("web", "web"): 1,
+    }  # a: web→mail (z has none); b: web→web→mail
     pd.testing.assert_frame_equal(sql.frame, indexed.frame, check_dtype=False)
