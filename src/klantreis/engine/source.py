@@ -81,7 +81,7 @@ class Source:
         if self.workspace is not None:
             if journey is None and not self.workspace.journey_ids():
                 return None
-            return self.workspace.journey(journey)
+            return self.workspace.journey(journey, copy=False)  # analyses only read it
         if journey is None:
             if self.default_journey is not None:
                 return self.journeys[self.default_journey]
