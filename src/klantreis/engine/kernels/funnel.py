@@ -78,7 +78,7 @@ def funnel(
     dead = False
     first = step_node[0]
     for i in range(n):
-        # the selection (``common.kept``, all times), written out: as a call it costs several
+        # the selection (all times), written out in the loop: as a helper call it cost several
         # times the whole pass
         nd = node[i]
         if nd < 0:

@@ -40,7 +40,7 @@ def conversions(
         if target[j] >= 0:
             is_target[target[j]] = True
     for i in range(n):
-        # the selection (``common.kept``, without the period), written out: as a call it costs
+        # the selection (without the period), written out in the loop: as a helper call it cost
         # ten times the pass; rows of other nodes are skipped first (they change nothing)
         nd = node[i]
         if nd < 0 or not (is_target[nd] or target[nd] >= 0):

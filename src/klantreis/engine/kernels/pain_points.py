@@ -39,7 +39,7 @@ def pain_points(
     prev_node = -1
     converted = False
     for i in range(n):
-        # the selection (``common.kept``), written out: as a call it costs ten times the pass
+        # the selection, written out in the loop: as a helper call it cost ten times the pass
         nd = node[i]
         if nd < 0:
             continue
