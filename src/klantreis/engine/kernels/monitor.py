@@ -101,6 +101,9 @@ def monitor_cells(
     """
     n = len(cust)
     cells = k * n_periods
+    every_customer = keep_customer.all()  # then neither mask is read per row
+    every_channel = keep_channel.all()
+    buys = buy_lut.any()
     reached = np.zeros(cells, np.int64)
     bought = np.zeros(cells, np.int64)
     waits = np.zeros(cells, np.int64)
@@ -115,7 +118,7 @@ def monitor_cells(
     prev_c = -1
     for i in range(n):
         c = cust[i]
-        if not keep_customer[c]:
+        if not every_customer and not keep_customer[c]:
             continue
         t = ts[i]
         if behaviour:
@@ -132,10 +135,10 @@ def monitor_cells(
                 if t < lo or t >= hi:
                     code = period_code(t, month)
                     lo, hi = period_bounds(code, month)
-            if buy_lut[buy_code[i] + 1]:
+            if buys and not run_bought and buy_lut[buy_code[i] + 1]:
                 run_bought = True
         nd = node[i]
-        if nd < 0 or not keep_channel[channel[i] + 1]:
+        if nd < 0 or (not every_channel and not keep_channel[channel[i] + 1]):
             continue
         if since <= t < until:
             if not behaviour and (t < lo or t >= hi):
@@ -181,23 +184,29 @@ def _waits(
     std: np.ndarray,
     median: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
-    """Fills ``mean``, ``std`` (Welford's running sums) and ``median`` of the cells whose
-    wait counts ``monitor_cells`` found."""
+    """Fills ``mean``, ``std`` and ``median`` of the cells whose wait counts ``monitor_cells``
+    found: the waits grouped by cell (a counting sort), then per cell its logs in a scratch
+    buffer, their mean and the sum of squared deviations from it (two passes, as exact as
+    SQL's), and the median of the hours."""
     cells = len(waits)
     starts = np.zeros(cells + 1, np.int64)
     for e in range(cells):
         starts[e + 1] = starts[e] + waits[e]
     fill = starts[:-1].copy()
     hours = np.empty(starts[cells], np.float64)
-    m2 = np.zeros(cells)
-    mu = np.zeros(cells)
     code, lo, hi = 0, 0, 0
     prev_c = -1
     prev_t = 0
+    every_customer = keep_customer.all()
+    every_channel = keep_channel.all()
     for i in range(len(cust)):
-        c = cust[i]
         nd = node[i]
-        if nd < 0 or not keep_customer[c] or not keep_channel[channel[i] + 1]:
+        if nd < 0:
+            continue
+        c = cust[i]
+        if not every_customer and not keep_customer[c]:
+            continue
+        if not every_channel and not keep_channel[channel[i] + 1]:
             continue
         t = ts[i]
         if c == prev_c and since <= t < until:
@@ -205,21 +214,28 @@ def _waits(
                 code = period_code(t, month)
                 lo, hi = period_bounds(code, month)
             cell = nd * n_periods + code - first_period
-            h = (t_s[i] - prev_t) / 3600.0
             at = fill[cell]
-            hours[at] = h
+            hours[at] = (t_s[i] - prev_t) / 3600.0
             fill[cell] = at + 1
-            x = np.log(h + 1.0)
-            d = x - mu[cell]
-            mu[cell] += d / (at + 1 - starts[cell])
-            m2[cell] += d * (x - mu[cell])
         prev_c = c
         prev_t = t_s[i]
+    logs = np.empty(waits.max() if cells else 0, np.float64)
     for e in range(cells):
         m = waits[e]
         if m == 0:
             continue
-        mean[e] = mu[e]
+        a = starts[e]
+        total = 0.0
+        for j in range(m):
+            x = np.log(hours[a + j] + 1.0)
+            logs[j] = x
+            total += x
+        mu = total / m
+        mean[e] = mu
         if m > 1:
-            std[e] = np.sqrt(m2[e] / (m - 1))
-        median[e] = quantile_inplace(hours, starts[e], starts[e + 1], 0.5)
+            ss = 0.0
+            for j in range(m):
+                d = logs[j] - mu
+                ss += d * d
+            std[e] = np.sqrt(ss / (m - 1))
+        median[e] = quantile_inplace(hours, a, a + m, 0.5)
