@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
+from .feedback_index import score_aggregates
 from .inference import adjust_pvalues, two_proportions
 from .outcomes import purchases
 from .query import Prepared, Query, prepare
@@ -135,8 +136,16 @@ class MonitorQuery(Query):
         )
 
     def _scores(self, p: Prepared, unit: str, kpis: list[str]) -> pd.DataFrame:
+        metrics = [k for k in ("csat", "nps", "ces") if k in kpis]
+        indexed = score_aggregates(p, metric=None, trend=self.trend)  # the responses index
+        if indexed is not None:
+            raw = indexed[indexed["metric"].isin(metrics)]
+            if not len(raw):
+                return pd.DataFrame()
+            raw = raw.rename(columns={"mean_score": "mean", "std_score": "std"})
+            return raw.assign(kind=raw["metric"]).reset_index(drop=True)
         r = responses_at_level(p)
-        r = r.filter(r.metric.isin([k for k in ("csat", "nps", "ces") if k in kpis]))
+        r = r.filter(r.metric.isin(metrics))
         r = r.mutate(period=r.timestamp.truncate(unit))
         agg = r.group_by(["node", "period", "metric"]).aggregate(
             n=r.count(),
