@@ -38,7 +38,7 @@ from .outcomes import purchases
 from .query import Prepared, Query, prepare
 from .results import Result
 from .scores import TRENDS, responses_at_level
-from .sequence import Selection, select
+from .sequence import Selection, SequenceIndex, select
 from .source import Source
 from .stats import nps_variance, p_value_two_sided
 
@@ -46,6 +46,8 @@ __all__ = ["KPIS", "MonitorQuery", "MonitorResult"]
 
 KPIS = ("reach", "conversion", "csat", "nps", "ces", "time")
 MAX_INDEXED_CELLS = 8_000_000  # the index path counts in dense node × period tables
+MAX_INDEXED_DAYS = 4_000_000  # ... and looks up each row's period in a table of days
+_DAY_US = 86_400_000_000
 
 
 class MonitorResult(Result):
@@ -197,22 +199,25 @@ class MonitorQuery(Query):
             buy_code, buy_lut = ix.event, np.zeros(len(ix.events) + 1, dtype=bool)
         if not ix.n_events:
             return []
-        from .kernels.monitor import monitor_cells, period_code
+        from .kernels.monitor import monitor_cells, period_code, period_table
 
         month = self.trend == "month"
-        lo = max(sel.since, int(ix.ts.min()))
-        hi = min(sel.until - 1, int(ix.ts.max()))
+        t_min, t_max = _time_range(ix)
+        lo, hi = max(sel.since, t_min), min(sel.until - 1, t_max)
         if hi < lo:
             return []
         first = int(period_code(lo, month))
         n_periods = int(period_code(hi, month)) - first + 1
         k = len(sel.names)
-        if k * n_periods > MAX_INDEXED_CELLS:
+        first_day, last_day = t_min // _DAY_US, t_max // _DAY_US
+        if k * n_periods > MAX_INDEXED_CELLS or last_day - first_day > MAX_INDEXED_DAYS:
             return None
+        periods = period_table(first_day, last_day, month)
         node = np.asarray(sel.node, dtype=np.int32)
         reached, bought, waits, mean, std, median = monitor_cells(
             ix.cust, node, ix.ts, ix.t_s, ix.channel, sel.keep_customer, sel.keep_channel,
-            sel.since, sel.until, month, first, n_periods, k, buy_code, buy_lut, behaviour, time,
+            sel.since, sel.until, first_day, periods, first, n_periods, k, buy_code, buy_lut,
+            behaviour, time,
         )  # fmt: skip
         names = np.array(sel.names, dtype=object)
         starts = _period_starts(first, n_periods, month)
@@ -352,6 +357,21 @@ def _purchases_indexed(
         return None
     lut = np.array([False] + [name in conv for name in linked.names])
     return np.asarray(linked.node, dtype=np.int32), lut
+
+
+_TIME_RANGES: dict[str, tuple[int, int]] = {}  # index directory → first and last timestamp
+
+
+def _time_range(index: SequenceIndex) -> tuple[int, int]:
+    """The first and last timestamp (µs) of the index (a version never changes: kept)."""
+    key = str(index.path)
+    got = _TIME_RANGES.get(key)
+    if got is None:
+        got = int(index.ts.min()), int(index.ts.max())
+        if len(_TIME_RANGES) > 8:
+            _TIME_RANGES.clear()
+        _TIME_RANGES[key] = got
+    return got
 
 
 def _period_starts(first: int, n_periods: int, month: bool) -> np.ndarray:

@@ -12,7 +12,7 @@ from numba import njit
 
 from .common import quantile_inplace
 
-__all__ = ["monitor_cells", "period_bounds", "period_code"]
+__all__ = ["monitor_cells", "period_bounds", "period_code", "period_table"]
 
 _DAY_US = 86_400_000_000
 
@@ -66,6 +66,16 @@ def period_bounds(code: int, month: bool) -> tuple[int, int]:  # pragma: no cove
 
 
 @njit(cache=True, nogil=True)
+def period_table(first_day: int, last_day: int, month: bool) -> np.ndarray:  # pragma: no cover
+    """The period of each day ``first_day .. last_day`` (a lookup per row instead of the
+    calendar arithmetic)."""
+    out = np.empty(last_day - first_day + 1, np.int64)
+    for d in range(first_day, last_day + 1):
+        out[d - first_day] = period_code(d * _DAY_US, month)
+    return out
+
+
+@njit(cache=True, nogil=True)
 def monitor_cells(
     cust: np.ndarray,
     node: np.ndarray,
@@ -76,7 +86,8 @@ def monitor_cells(
     keep_channel: np.ndarray,
     since: int,
     until: int,
-    month: bool,
+    first_day: int,
+    periods: np.ndarray,
     first_period: int,
     n_periods: int,
     k: int,
@@ -87,7 +98,8 @@ def monitor_cells(
 ) -> tuple[
     np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
 ]:  # pragma: no cover - compiled
-    """Per cell ``node * n_periods + (period - first_period)``:
+    """Per cell ``node * n_periods + (period - first_period)``, where a row's period is
+    ``periods[ts // day - first_day]`` (:func:`period_table`):
 
     - ``reached``: the customers with a node row in the period (and ``since <= ts < until``),
       and ``bought``: how many of them have a purchase row (``buy_lut[buy_code + 1]``, any
@@ -113,18 +125,18 @@ def monitor_cells(
     run = 0  # the (customer, period) run being read
     run_cust = -1
     run_bought = False
-    code = 0  # the period of the row, and its µs bounds (rows mostly stay in one period)
-    lo, hi = 0, 0
+    run_code = 0
     prev_c = -1
     for i in range(n):
         c = cust[i]
         if not every_customer and not keep_customer[c]:
             continue
         t = ts[i]
+        code = periods[t // _DAY_US - first_day]
         if behaviour:
-            if t < lo or t >= hi or c != run_cust:
+            if code != run_code or c != run_cust:
                 for j in range(n_seen):
-                    cell = seen[j] * n_periods + code - first_period
+                    cell = seen[j] * n_periods + run_code - first_period
                     reached[cell] += 1
                     if run_bought:
                         bought[cell] += 1
@@ -132,18 +144,13 @@ def monitor_cells(
                 n_seen = 0
                 run_bought = False
                 run_cust = c
-                if t < lo or t >= hi:
-                    code = period_code(t, month)
-                    lo, hi = period_bounds(code, month)
+                run_code = code
             if buys and not run_bought and buy_lut[buy_code[i] + 1]:
                 run_bought = True
         nd = node[i]
         if nd < 0 or (not every_channel and not keep_channel[channel[i] + 1]):
             continue
         if since <= t < until:
-            if not behaviour and (t < lo or t >= hi):
-                code = period_code(t, month)
-                lo, hi = period_bounds(code, month)
             if behaviour and mark[nd] != run:
                 mark[nd] = run
                 seen[n_seen] = nd
@@ -152,7 +159,7 @@ def monitor_cells(
                 waits[nd * n_periods + code - first_period] += 1
         prev_c = c
     for j in range(n_seen):
-        cell = seen[j] * n_periods + code - first_period
+        cell = seen[j] * n_periods + run_code - first_period
         reached[cell] += 1
         if run_bought:
             bought[cell] += 1
@@ -160,8 +167,8 @@ def monitor_cells(
     std = np.full(cells, np.nan)
     median = np.full(cells, np.nan)
     if time:
-        _waits(cust, node, ts, t_s, channel, keep_customer, keep_channel, since, until, month,
-               first_period, n_periods, waits, mean, std, median)  # fmt: skip
+        _waits(cust, node, ts, t_s, channel, keep_customer, keep_channel, since, until,
+               first_day, periods, first_period, n_periods, waits, mean, std, median)  # fmt: skip
     return reached, bought, waits, mean, std, median
 
 
@@ -176,7 +183,8 @@ def _waits(
     keep_channel: np.ndarray,
     since: int,
     until: int,
-    month: bool,
+    first_day: int,
+    periods: np.ndarray,
     first_period: int,
     n_periods: int,
     waits: np.ndarray,
@@ -194,7 +202,6 @@ def _waits(
         starts[e + 1] = starts[e] + waits[e]
     fill = starts[:-1].copy()
     hours = np.empty(starts[cells], np.float64)
-    code, lo, hi = 0, 0, 0
     prev_c = -1
     prev_t = 0
     every_customer = keep_customer.all()
@@ -210,10 +217,7 @@ def _waits(
             continue
         t = ts[i]
         if c == prev_c and since <= t < until:
-            if t < lo or t >= hi:
-                code = period_code(t, month)
-                lo, hi = period_bounds(code, month)
-            cell = nd * n_periods + code - first_period
+            cell = nd * n_periods + periods[t // _DAY_US - first_day] - first_period
             at = fill[cell]
             hours[at] = (t_s[i] - prev_t) / 3600.0
             fill[cell] = at + 1
