@@ -209,7 +209,7 @@ def score_aggregates(p: Prepared, *, metric: str | None, trend: str | None) -> p
         return None
     import pandas as pd
 
-    from .sequence import _micros
+    from .sequence import micros
 
     a = index.arrays
     node, node_names = _nodes(p, index)
@@ -220,9 +220,9 @@ def score_aggregates(p: Prepared, *, metric: str | None, trend: str | None) -> p
         keep &= wanted[np.asarray(a["cust"])]
     ts = np.asarray(a["ts"])
     if p.period.since is not None:
-        keep &= ts >= _micros(p.period.since)
+        keep &= ts >= micros(p.period.since)
     if p.period.until is not None:
-        keep &= ts < _micros(p.period.until)
+        keep &= ts < micros(p.period.until)
     metrics = index.names["metric"]
     m = np.asarray(a["metric"])
     if metric is not None:

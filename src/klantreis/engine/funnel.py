@@ -23,7 +23,6 @@ persona or attribute breakdowns run the SQL.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -47,7 +46,7 @@ from .funnel_options import (
 from .linking import node_order
 from .query import Prepared, Query, prepare
 from .results import Result
-from .sequence import Selection, select
+from .sequence import Selection, micros, select
 from .source import Source
 
 __all__ = ["BREAKDOWNS", "Exclude", "FunnelQuery", "FunnelResult", "Step"]
@@ -340,8 +339,8 @@ class FunnelQuery(Query):
         reached, group = funnel(
             ix.cust, np.asarray(sel.node, dtype=np.int32), ix.ts, ix.t_s, ix.channel,
             sel.keep_customer, sel.keep_channel,
-            sel.since if since is None else _micros(since),
-            sel.until if until is None else _micros(until),
+            sel.since if since is None else micros(since),
+            sel.until if until is None else micros(until),
             np.array([code.get(s.name, -2) for s in specs], dtype=np.int32),
             np.array([s.optional for s in specs], dtype=np.bool_),
             np.array(base, dtype=np.int64), np.array(following, dtype=np.int64),
@@ -458,12 +457,6 @@ def _finish(
         + (["optional"] if optional else [])
     )
     return pd.DataFrame(rows, columns=columns)
-
-
-def _micros(moment: Any) -> int:
-    """A naive UTC datetime as microseconds since 1970 (the index's ``ts``)."""
-    delta = moment - dt.datetime(1970, 1, 1)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def _num(value: Any) -> float | None:

@@ -29,7 +29,7 @@ from .connect import backend_kind
 from .linking import collapse_repeats
 from .query import Prepared, Query, prepare
 from .results import Result
-from .sequence import _micros, select
+from .sequence import micros, select
 from .source import Source
 
 __all__ = ["OTHER", "PathsQuery", "PathsResult"]
@@ -165,9 +165,9 @@ class PathsQuery(Query):
             keep = _positions(_run_starts(cust), len(cust)) < self.max_steps
             if ts is not None:
                 if p.period.since is not None:
-                    keep &= ts >= _micros(p.period.since)
+                    keep &= ts >= micros(p.period.since)
                 if p.period.until is not None:
-                    keep &= ts < _micros(p.period.until)
+                    keep &= ts < micros(p.period.until)
             cust, node = cust[keep], node[keep]
         if len(cust) == 0:
             return [], 0, 0

@@ -63,6 +63,7 @@ __all__ = [
     "build_index",
     "index_for",
     "index_mode",
+    "micros",
     "nodes_for",
     "select",
 ]
@@ -451,7 +452,8 @@ def _has_property_rules(journey: Journey | None) -> bool:
     return any(rule.properties for tp in journey.touchpoints for rule in tp.match)
 
 
-def _micros(moment: Any) -> int:
+def micros(moment: Any) -> int:
+    """A naive UTC datetime as microseconds since 1970 (the index's ``ts``)."""
     import datetime as dt
 
     delta = moment - dt.datetime(1970, 1, 1)
@@ -595,9 +597,9 @@ def select(p: Prepared, *, in_period: bool = True) -> Selection | None:
         keep_channel[[i + 1 for i, c in enumerate(index.channels) if c in wanted]] = True
     since, until = _MIN_US, _MAX_US
     if in_period and p.period.since is not None:
-        since = _micros(p.period.since)
+        since = micros(p.period.since)
     if in_period and p.period.until is not None:
-        until = _micros(p.period.until)
+        until = micros(p.period.until)
     return Selection(index, node, names, keep_customer, keep_channel, since, until)
 
 
