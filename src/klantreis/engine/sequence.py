@@ -40,6 +40,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -267,6 +268,7 @@ def build_versioned(
         if (path / "meta.json").exists():
             return path
         root.mkdir(parents=True, exist_ok=True)
+        _announce(kind, files)
         tmp = root / f".build-{name}-{os.getpid()}-{threading.get_ident()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
@@ -282,6 +284,17 @@ def build_versioned(
             if older or orphan:
                 shutil.rmtree(old, ignore_errors=True)
         return path
+
+
+def _announce(kind: str, files: list[Path]) -> None:
+    """One line on an interactive terminal, so a pause on a big workspace is explained."""
+    if not sys.stderr.isatty() or sum(f.stat().st_size for f in files) < 50 * AUTO_MIN_BYTES:
+        return
+    print(
+        f"klantreis: building the {kind} index of this workspace (once after each ingest) ...",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _alive(name: str) -> bool:
