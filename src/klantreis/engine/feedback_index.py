@@ -14,7 +14,7 @@ property never matches an answer).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from .sequence import AUTO_MIN_BYTES, build_versioned, index_mode, remember
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..model import Journey
     from .query import Prepared
     from .source import Source
 
@@ -51,6 +52,7 @@ class ResponsesIndex:
     arrays: dict[str, np.ndarray]
     names: dict[str, list[str]]
     n_customers: int = 0
+    linked: dict[str, np.ndarray] = field(default_factory=dict)  # match rules → by_pair
 
     def __len__(self) -> int:
         return len(self.arrays["ts"])
@@ -145,14 +147,38 @@ def _nodes(p: Prepared, index: ResponsesIndex) -> tuple[np.ndarray, list[str]]:
     journey = p.journey
     if journey is None:  # only the channel level goes without a journey: the own channel
         return np.asarray(a["channel"], dtype=np.int32), list(names["channel"])
+    # the journey's touchpoint for every (event, channel) pair (None included), then per answer
+    n_ch = len(names["channel"]) + 1
+    tp_names = [t.id for t in journey.touchpoints]
+    tp_names += sorted(set(names["touchpoint"]) - set(tp_names))  # answers name others too
+    rules = json.dumps(
+        [[t.id, [r.model_dump(mode="json") for r in t.match]] for t in journey.touchpoints]
+    )
+    rules += json.dumps(tp_names)  # the codes are positions in tp_names
+    by_pair = index.linked.get(rules)
+    if by_pair is None:
+        by_pair = _link_pairs(p, journey, names, n_ch, tp_names)
+        index.linked = {rules: by_pair}  # one journey version at a time
+    code = {n: i for i, n in enumerate(tp_names)}
+    given = np.array([code[n] for n in names["touchpoint"]] + [-1], dtype=np.int32)
+    tp = given[np.asarray(a["touchpoint"])]  # index -1 → the appended -1
+    missing = tp < 0
+    pair = (np.asarray(a["event"])[missing] + 1) * n_ch + np.asarray(a["channel"])[missing] + 1
+    tp[missing] = by_pair[pair]
+    return _at_level(p, journey, names, a, tp, tp_names)
+
+
+def _link_pairs(
+    p: Prepared, journey: Journey, names: dict[str, list[str]], n_ch: int, tp_names: list[str]
+) -> np.ndarray:
+    """The code in ``tp_names`` of the touchpoint each (event, channel) pair links to (-1: none),
+    by the SQL linking itself."""
     import ibis
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from .linking import link
 
-    # the journey's touchpoint for every (event, channel) pair (None included), then per answer
-    n_ch = len(names["channel"]) + 1
     events = np.repeat(np.array([None, *names["event"]], dtype=object), n_ch)
     channels = np.tile(np.array([None, *names["channel"]], dtype=object), len(names["event"]) + 1)
     pairs = ibis.memtable(
@@ -165,16 +191,19 @@ def _nodes(p: Prepared, index: ResponsesIndex) -> tuple[np.ndarray, list[str]]:
         )
     )
     got = p.source.con.to_pyarrow(link(pairs, journey).select("touchpoint"))
-    tp_names = [t.id for t in journey.touchpoints]
-    tp_names += sorted(set(names["touchpoint"]) - set(tp_names))  # answers name others too
-    code = {n: i for i, n in enumerate(tp_names)}
     linked = pc.fill_null(pc.index_in(got.column("touchpoint"), value_set=pa.array(tp_names)), -1)
-    by_pair = linked.to_numpy(zero_copy_only=False).astype(np.int32)
-    given = np.array([code[n] for n in names["touchpoint"]] + [-1], dtype=np.int32)
-    tp = given[np.asarray(a["touchpoint"])]  # index -1 → the appended -1
-    missing = tp < 0
-    pair = (np.asarray(a["event"])[missing] + 1) * n_ch + np.asarray(a["channel"])[missing] + 1
-    tp[missing] = by_pair[pair]
+    return np.asarray(linked.to_numpy(zero_copy_only=False), dtype=np.int32)
+
+
+def _at_level(
+    p: Prepared,
+    journey: Journey,
+    names: dict[str, list[str]],
+    a: dict[str, np.ndarray],
+    tp: np.ndarray,
+    tp_names: list[str],
+) -> tuple[np.ndarray, list[str]]:
+    """Node codes at the query's level from the answers' touchpoint codes."""
     if p.level == "touchpoint":
         return tp, tp_names
     by_id = {t.id: t for t in journey.touchpoints}
@@ -196,6 +225,16 @@ def _nodes(p: Prepared, index: ResponsesIndex) -> tuple[np.ndarray, list[str]]:
     gap = node < 0
     node[gap] = of_tp[tp[gap]]
     return node, channels_all
+
+
+def _extreme(group: np.ndarray, values: np.ndarray, size: int, pick: np.ufunc) -> np.ndarray:
+    """Per group the min or max of ``values``: scales take a handful of distinct values, so one
+    ``bincount`` per value (``ufunc.at`` over a million rows is ten times slower)."""
+    out = np.full(size, np.inf if pick is np.minimum else -np.inf)
+    for v in np.unique(values):
+        seen = np.bincount(group[values == v], minlength=size) > 0
+        out[seen] = pick(out[seen], v)
+    return out
 
 
 def score_aggregates(p: Prepared, *, metric: str | None, trend: str | None) -> pd.DataFrame | None:
@@ -259,10 +298,7 @@ def score_aggregates(p: Prepared, *, metric: str | None, trend: str | None) -> p
     top2 = np.bincount(group, weights=(score >= hi - 1), minlength=size)
     promoters = np.bincount(group, weights=(score >= 9), minlength=size)
     detractors = np.bincount(group, weights=(score <= 6), minlength=size)
-    s_min = np.full(size, np.inf)
-    np.minimum.at(s_min, group, lo)
-    s_max = np.full(size, -np.inf)
-    np.maximum.at(s_max, group, hi)
+    s_min, s_max = _extreme(group, lo, size, np.minimum), _extreme(group, hi, size, np.maximum)
     g_node, rest = np.divmod(present, n_m * n_p)
     g_metric, g_period = np.divmod(rest, n_p)
     frame = pd.DataFrame(

@@ -3,7 +3,9 @@
 Every result knows its query, the scope (filters applied, customers in and out), the denominator
 its rates use, any secondary tables, and the lazy Ibis expression behind its main table
 (``result.expr``; execute it yourself with ``result.expr.execute()`` or compile it with
-``ibis.to_sql(result.expr)``).
+``ibis.to_sql(result.expr)``). ``expr`` is None when the main table came from a derived index
+(``engine/sequence.py``) instead of one query; run the analysis with
+``KLANTREIS_SEQUENCE_INDEX=never`` to get the query.
 """
 
 from __future__ import annotations

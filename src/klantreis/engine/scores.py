@@ -122,27 +122,14 @@ def _lookup(key: ir.StringValue, mapping: dict[str, str]) -> ir.StringValue:
 
 def score_cells(
     p: Prepared, *, metric: str | None, trend: str | None, min_n: int = 30
-) -> tuple[pd.DataFrame, ir.Table]:
-    r = responses_at_level(p)
-    if metric is not None:
-        r = r.filter(r.metric == metric)
-    keys: dict[str, Any] = {"node": r.node, "metric": r.metric}
-    if trend is not None:
-        keys["period"] = r.timestamp.truncate(TRENDS[trend])
-    agg = r.group_by(**keys).aggregate(
-        n=r.count(),
-        mean_score=r.score.mean(),
-        std_score=r.score.std(),
-        top2=(r.score >= r.scale_max - 1).cast("int64").sum(),
-        promoters=(r.score >= 9).cast("int64").sum(),
-        detractors=(r.score <= 6).cast("int64").sum(),
-        scale_min=r.scale_min.min(),
-        scale_max=r.scale_max.max(),
-    )
-    order = ["node", "metric"] + (["period"] if trend else [])
-    agg = agg.order_by(order)
-    indexed = score_aggregates(p, metric=metric, trend=trend)
-    raw: pd.DataFrame = p.source.execute(agg) if indexed is None else indexed
+) -> tuple[pd.DataFrame, ir.Table | None]:
+    """The score cells, and the query that computed them (None: the responses index did)."""
+    agg = None
+    raw = score_aggregates(p, metric=metric, trend=trend)
+    if raw is None:
+        agg = _score_query(p, metric=metric, trend=trend)
+        raw = p.source.execute(agg)
+    assert raw is not None
     rows = [_cell({str(k): v for k, v in rec.items()}, min_n) for rec in raw.to_dict("records")]
     columns = [
         p.level,
@@ -167,6 +154,28 @@ def score_cells(
     if trend and len(frame):
         frame["period"] = [pd.Timestamp(v).date().isoformat() for v in frame["period"]]
     return frame, agg
+
+
+def _score_query(p: Prepared, *, metric: str | None, trend: str | None) -> ir.Table:
+    """The SQL of the score cells (the definition the responses index reproduces)."""
+    r = responses_at_level(p)
+    if metric is not None:
+        r = r.filter(r.metric == metric)
+    keys: dict[str, Any] = {"node": r.node, "metric": r.metric}
+    if trend is not None:
+        keys["period"] = r.timestamp.truncate(TRENDS[trend])
+    agg = r.group_by(**keys).aggregate(
+        n=r.count(),
+        mean_score=r.score.mean(),
+        std_score=r.score.std(),
+        top2=(r.score >= r.scale_max - 1).cast("int64").sum(),
+        promoters=(r.score >= 9).cast("int64").sum(),
+        detractors=(r.score <= 6).cast("int64").sum(),
+        scale_min=r.scale_min.min(),
+        scale_max=r.scale_max.max(),
+    )
+    order = ["node", "metric"] + (["period"] if trend else [])
+    return agg.order_by(order)
 
 
 def _cell(rec: dict[str, Any], min_n: int) -> dict[str, Any]:
