@@ -111,6 +111,7 @@ class TransitionsQuery(Query):
     def _edges_indexed(self, sel: Selection) -> pd.DataFrame:
         """The same edges as the SQL above, from the sequence index in one compiled pass
         (consecutive kept rows of one customer are a transition; see ``kernels.py``)."""
+        from .connect import duckdb_settings
         from .kernels.transitions import transitions
 
         k = len(sel.names)
@@ -119,6 +120,7 @@ class TransitionsQuery(Query):
         counts, customers, median, p90 = transitions(
             ix.cust, node, ix.ts, ix.t_s, ix.channel, sel.keep_customer, sel.keep_channel,
             sel.since, sel.until, k, self.repeats == "collapse",
+            threads=int(duckdb_settings()["threads"]),
         )  # fmt: skip
         present = np.flatnonzero(counts)
         names = np.array(sel.names, dtype=object)
