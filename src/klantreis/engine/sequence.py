@@ -9,28 +9,33 @@ version of the data and kept as plain arrays (NumPy ``.npy`` files, memory-mappe
 =============  ===========  ===============================================================
 ``cust``       int32        the customer's code (position in ``customers.parquet``, sorted)
 ``ts``         int64        the timestamp in microseconds since 1970-01-01 UTC
-``event``      int32        the event name's code (``events.json``)
-``channel``    int16        the channel's code (``channels.json``); -1 = no channel
+``t_s``        int64        the timestamp in whole seconds, as the SQL path computes it
+``event``      int32        the event name's code (``meta.json`` ``events``)
+``channel``    int16        the channel's code (``meta.json`` ``channels``); -1 = no channel
 ``value``      float64      the event's value; NaN = none
+``origin``     int64        the row's position in the registered files (derived columns)
 =============  ===========  ===============================================================
 
-26 bytes per event, rows ordered by ``(customer_id, timestamp, event_id)`` — the order every
+42 bytes per event, rows ordered by ``(customer_id, timestamp, event_id)`` — the order every
 sequence analysis defines — so a customer's events are one contiguous run (``starts``) and a
-sequence analysis is a few vectorised passes over arrays, with no sort.
+sequence analysis is one pass over arrays (``engine/kernels/``), with no sort. Journeys whose
+match rules read event properties get a derived touchpoint column per version of their rules
+(``link-<digest>.npy``, computed by the SQL linking over the files, put in index order by
+``origin``).
 
 It is *derived data*, like a database index, not a cache of answers: every analysis still runs
-in full on it, with its own period, filters and options. Its directory under
-``data/_index/events-<digest>`` is named by a digest of the registered event files (path, size, modification
-time), so an ingest or an erasure (``forget`` rewrites files) makes a new version; the old one
-is deleted when the new one is built, and ``forget`` deletes the whole directory. It is built on
-first use by an analysis (or ``klantreis index`` / :func:`build_index`), never under the write
-lock: it only reads committed files and appears by an atomic rename.
+in full on it, with its own period, filters and options. Its directory
+``data/_index/events-<digest>`` is named by a digest of the registered event files (name, size,
+modification time), so an ingest or an erasure (``forget`` rewrites files) makes a new version;
+the old one is deleted when the new one is built, and ``forget`` deletes the whole directory. It
+is built on first use by an analysis (or :func:`build_index`), never under the write lock: it
+only reads committed files and appears by an atomic rename. ADR 0012 has the reasons.
 
 When it is used (``KLANTREIS_SEQUENCE_INDEX``): ``auto`` (the default) for workspaces on DuckDB
 whose event files hold at least 2 MB (about 100,000 events; below that the SQL path takes
-milliseconds); ``always``; ``never``. An analysis falls back to the SQL path (same answers,
-see ``tests/test_sequence.py``) when its options are ones the index path does not implement,
-e.g. match rules on event properties, ``unit="account"`` or Spark.
+milliseconds); ``always``; ``never``. An analysis falls back to its SQL (same answers, see
+``tests/test_sequence*.py``) for options its kernel does not implement, ``unit="account"``,
+Spark and URL engines.
 """
 
 from __future__ import annotations
