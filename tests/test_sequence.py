@@ -214,3 +214,27 @@ def test_the_channel_level_without_a_journey(
         ("web", "web"): 1,
     }  # a: web→mail (z has none); b: web→web→mail
     pd.testing.assert_frame_equal(sql.frame, indexed.frame, check_dtype=False)
+
+
+def test_a_failed_build_falls_back_to_the_sql(
+    ws: klantreis.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duckdb
+
+    from klantreis.engine import sequence
+
+    root = tmp_path / "w5"
+    shutil.copytree(ws.root, root)
+    shutil.rmtree(root / "data" / "_index", ignore_errors=True)
+    w = klantreis.open(root)
+    monkeypatch.setenv("KLANTREIS_SEQUENCE_INDEX", "never")
+    want = klantreis.analyze(w, "transitions", level="stage").frame
+
+    def broken(files: list[Path], out: Path) -> None:
+        raise duckdb.IOException("No files found that match the pattern (erased meanwhile)")
+
+    monkeypatch.setattr(sequence, "_write", broken)
+    monkeypatch.setenv("KLANTREIS_SEQUENCE_INDEX", "always")
+    got = klantreis.analyze(w, "transitions", level="stage").frame
+    pd.testing.assert_frame_equal(want, got)
+    assert not any((root / "data" / "_index").glob("events-*"))  # nothing half-built left

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .sequence import AUTO_MIN_BYTES, build_versioned, index_mode, remember
+from .sequence import AUTO_MIN_BYTES, BUILD_ERRORS, build_versioned, index_mode, log, remember
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,7 +80,8 @@ def responses_index_for(source: Source) -> ResponsesIndex | None:
         return None
     try:
         path = build_versioned(source.workspace, "responses", files, _write)
-    except OSError:
+    except BUILD_ERRORS as exc:
+        log.warning("not using the responses index: %s", exc)
         return None
     opened = _loaded.get(str(path))
     if opened is None:

@@ -43,6 +43,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sys
@@ -52,6 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import numpy as np
 
 from ..store.database import INDEX_DIR
@@ -86,6 +88,9 @@ _COLUMNS = {
 _VALUE = "value"
 _ORIGIN = "origin"  # the row's position in the registered files (for derived columns)
 _build_lock = threading.Lock()
+log = logging.getLogger("klantreis.engine")
+#: What a failed build raises; the analysis then runs its SQL (the index is only a speed-up).
+BUILD_ERRORS: tuple[type[BaseException], ...] = (OSError, RuntimeError, ValueError, duckdb.Error)
 _loaded: dict[str, SequenceIndex] = {}  # path → an index this process has open
 
 
@@ -228,7 +233,8 @@ def index_for(source: Source) -> SequenceIndex | None:
         return cached
     try:
         index = build_index(source.workspace, files=files, key=key)
-    except OSError:  # a read-only workspace: the SQL path still answers
+    except BUILD_ERRORS as exc:  # read-only or full disk, files erased meanwhile: SQL answers
+        log.warning("not using the sequence index: %s", exc)
         return None
     source._index = index
     remember(_loaded, str(index.path), index)
@@ -314,7 +320,6 @@ def _alive(name: str) -> bool:
 
 
 def _write(files: list[Path], out: Path) -> None:
-    import duckdb
     import pyarrow.parquet as pq
 
     from .connect import duckdb_settings
