@@ -312,6 +312,8 @@ class FunnelQuery(Query):
     def _raw_indexed(self, p: Prepared, sel: Selection, specs: Sequence[Step]) -> pd.DataFrame:
         """What the SQL of :meth:`run` returns (one row per group and reached step), from the
         sequence index in one compiled pass (see :mod:`klantreis.engine.kernels.funnel`)."""
+        from .connect import duckdb_settings
+        from .kernels.common import customer_chunks, on_threads
         from .kernels.funnel import funnel, funnel_stats
 
         ix = sel.index
@@ -336,7 +338,7 @@ class FunnelQuery(Query):
             names = [NONE_GROUP, *ix.channels]
             labels = sorted(set(names))
             group_of_channel = np.array([labels.index(g) for g in names], dtype=np.int64)
-        reached, group = funnel(
+        args = (
             ix.cust, np.asarray(sel.node, dtype=np.int32), ix.ts, ix.t_s, ix.channel,
             sel.keep_customer, sel.keep_channel,
             sel.since if since is None else micros(since),
@@ -348,6 +350,10 @@ class FunnelQuery(Query):
             np.inf if self.window_seconds is None else float(self.window_seconds),
             group_of_channel,
         )  # fmt: skip
+        chunks = customer_chunks(ix.cust, int(duckdb_settings()["threads"]))
+        parts = on_threads(lambda c: funnel(*args, c[0], c[1]), chunks)
+        reached = np.concatenate([r for r, _ in parts])
+        group = np.concatenate([g for _, g in parts])
         counts, median, p90, start = funnel_stats(
             reached, group, np.array(base, dtype=np.int64), len(labels)
         )

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 import numpy as np
 from numba import njit
 
-__all__ = ["quantile_inplace"]
+__all__ = ["customer_chunks", "on_threads", "quantile_inplace"]
 
 
 @njit(cache=True, nogil=True)
@@ -57,3 +62,28 @@ def quantile_inplace(v: np.ndarray, a: int, b: int, q: float) -> float:  # pragm
         if v[i] < nxt:
             nxt = v[i]
     return float(low + (x - lo) * (nxt - low))
+
+
+def customer_chunks(cust: np.ndarray, parts: int) -> list[tuple[int, int]]:
+    """Row ranges ``[lo, hi)`` that split the rows in about ``parts`` equal chunks, each starting
+    at a customer's first row (so no customer, and no transition, spans two chunks)."""
+    n = len(cust)
+    cuts = [0]
+    for j in range(1, max(1, parts)):
+        if n == 0:
+            break
+        at = int(np.searchsorted(cust, cust[min(n * j // parts, n - 1)], "left"))
+        if at > cuts[-1]:
+            cuts.append(at)
+    cuts.append(n)
+    return list(itertools.pairwise(cuts))
+
+
+def on_threads(fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+    """``[fn(x) for x in items]``, one thread per item: the kernels release the GIL, so the
+    chunks of one analysis run on every core."""
+    work = list(items)
+    if len(work) <= 1:
+        return [fn(x) for x in work]
+    with ThreadPoolExecutor(max_workers=len(work), thread_name_prefix="klantreis-kernel") as pool:
+        return list(pool.map(fn, work))

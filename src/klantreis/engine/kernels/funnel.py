@@ -38,6 +38,8 @@ def funnel(
     upper: np.ndarray,
     window: float,
     group_of_channel: np.ndarray,
+    lo: int,
+    hi: int,
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     """Per entrant (a customer with a step-1 row in ``[entry_since, entry_until)``): its group
     (by the entry row's channel + 1) and per step the seconds from the entry to the row that
@@ -48,8 +50,8 @@ def funnel(
     the required step it is measured from; ``following[k]``: for an optional step the next
     required step (-1: none), whose row it must come before; ``lower[k]`` / ``upper[k]``:
     the least and most seconds after the base step's row (-inf / inf: no limit); ``window``:
-    the most seconds after the entry."""
-    n = len(cust)
+    the most seconds after the entry. Rows ``lo:hi`` only (whole customers: see
+    ``common.customer_chunks``)."""
     n_steps = len(step_node)
     most = 0  # at most one entrant per customer kept
     for c in range(len(keep_customer)):
@@ -77,7 +79,7 @@ def funnel(
     t_last = 0
     dead = False
     first = step_node[0]
-    for i in range(n):
+    for i in range(lo, hi):
         # the selection (all times), written out in the loop: as a helper call it cost several
         # times the whole pass
         nd = node[i]

@@ -9,13 +9,10 @@ transition never spans two chunks and "distinct customers" stays exact.
 
 from __future__ import annotations
 
-import itertools
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 from numba import njit
 
-from .common import quantile_inplace
+from .common import customer_chunks, on_threads, quantile_inplace
 
 __all__ = ["transitions"]
 
@@ -135,45 +132,29 @@ def transitions(
     threads: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per edge ``source * k + target``: count, distinct customers, median and p90 seconds."""
-    n = len(cust)
-    cuts = [0]
-    for j in range(1, max(1, threads)):  # chunk borders at a customer's first row
-        at = int(np.searchsorted(cust, cust[min(n * j // threads, n - 1)], "left")) if n else 0
-        if at > cuts[-1]:
-            cuts.append(at)
-    cuts.append(n)
-    chunks = list(itertools.pairwise(cuts))
+    chunks = customer_chunks(cust, threads)
     common = (cust, node, ts, channel, keep_customer, keep_channel, since, until, k, collapse)
-    with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
-        parts = list(pool.map(lambda c: _counts(*common, c[0], c[1]), chunks))
-        per_chunk = [p[0] for p in parts]
-        counts = np.sum(per_chunk, axis=0)
-        customers = np.sum([p[1] for p in parts], axis=0)
-        starts = np.zeros(k * k + 1, np.int64)
-        np.cumsum(counts, out=starts[1:])
-        seconds = np.empty(int(starts[-1]), np.int64)
-        fills = []
-        offset = starts[:-1].copy()
-        for part in per_chunk:  # each chunk writes its own slots of every edge
-            fills.append(offset.copy())
-            offset += part
-        rows = (cust, node, ts, t_s, channel, keep_customer, keep_channel, since, until, k)
-        list(
-            pool.map(
-                lambda c: _seconds(*rows, collapse, c[0][0], c[0][1], c[1], seconds),
-                zip(chunks, fills, strict=True),
-            )
-        )
-        median = np.full(k * k, np.nan)
-        p90 = np.full(k * k, np.nan)
-        edges = np.flatnonzero(counts)
-        if len(edges):  # split the edges so each thread selects about as many values
-            weight = np.cumsum(counts[edges])
-            groups = np.searchsorted(weight, weight[-1] * np.arange(1, len(chunks)) / len(chunks))
-            list(
-                pool.map(
-                    lambda es: _quantiles(seconds, starts, es, median, p90),
-                    np.split(edges, groups),
-                )
-            )
+    parts = on_threads(lambda c: _counts(*common, c[0], c[1]), chunks)
+    per_chunk = [p[0] for p in parts]
+    counts = np.sum(per_chunk, axis=0)
+    customers = np.sum([p[1] for p in parts], axis=0)
+    starts = np.zeros(k * k + 1, np.int64)
+    np.cumsum(counts, out=starts[1:])
+    seconds = np.empty(int(starts[-1]), np.int64)
+    fills = []
+    offset = starts[:-1].copy()
+    for part in per_chunk:  # each chunk writes its own slots of every edge
+        fills.append(offset.copy())
+        offset += part
+    rows = (cust, node, ts, t_s, channel, keep_customer, keep_channel, since, until, k, collapse)
+    on_threads(
+        lambda w: _seconds(*rows, w[0][0], w[0][1], w[1], seconds), zip(chunks, fills, strict=True)
+    )
+    median = np.full(k * k, np.nan)
+    p90 = np.full(k * k, np.nan)
+    edges = np.flatnonzero(counts)
+    if len(edges):  # split the edges so each thread selects about as many values
+        weight = np.cumsum(counts[edges])
+        groups = np.searchsorted(weight, weight[-1] * np.arange(1, len(chunks)) / len(chunks))
+        on_threads(lambda es: _quantiles(seconds, starts, es, median, p90), np.split(edges, groups))
     return counts, customers, median, p90
