@@ -328,6 +328,9 @@ def _write(files: list[Path], out: Path) -> None:
     con = duckdb.connect(config={k: str(v) for k, v in settings.items()})
     try:
         con.execute("SET enable_progress_bar = false")
+        # the sort spills beyond this; with the arrays written by write() the build stays within
+        # the 8 GiB an analysis may use at 100M events
+        con.execute(f"SET memory_limit = '{_build_memory(settings)}'")
         names = [str(f) for f in files]
         sizes = [pq.ParquetFile(f).metadata.num_rows for f in files]
         offsets = [0, *np.cumsum(sizes).tolist()]
@@ -369,10 +372,10 @@ def _write(files: list[Path], out: Path) -> None:
         con.execute("COPY cdict TO $p (FORMAT parquet)", {"p": str(out / "customers.parquet")})
         n = int(offsets[-1])
         n_customers = int(con.execute("SELECT count(*) FROM cdict").fetchall()[0][0])
-        arrays = {
-            name: np.lib.format.open_memmap(out / f"{name}.npy", mode="w+", dtype=dt, shape=(n,))
-            for name, dt in [*_COLUMNS.items(), (_VALUE, np.float64), (_ORIGIN, np.int64)]
-        }
+        dtypes = {**_COLUMNS, _VALUE: np.float64, _ORIGIN: np.int64}
+        # appended with write(), not through a memory map: written pages of a map count as the
+        # process's memory (at 100M events the map's 4 GB came on top of DuckDB's sort)
+        writers = {name: _npy_writer(out / f"{name}.npy", dt, n) for name, dt in dtypes.items()}
         reader = con.sql(
             "SELECT c.code AS cust, epoch_us(e.timestamp) AS ts, "
             # whole seconds exactly as the SQL path computes them (linking.at_level)
@@ -384,16 +387,17 @@ def _write(files: list[Path], out: Path) -> None:
             "ORDER BY c.code, e.timestamp, e.event_id"
         ).to_arrow_reader(1_000_000)
         at = 0
-        for batch in reader:
-            m = batch.num_rows
-            for name, arr in arrays.items():
-                arr[at : at + m] = batch.column(name).to_numpy(zero_copy_only=False)
-            at += m
+        try:
+            for batch in reader:
+                for name, fh in writers.items():
+                    column = batch.column(name).to_numpy(zero_copy_only=False)
+                    fh.write(np.ascontiguousarray(column, dtype=dtypes[name]).tobytes())
+                at += batch.num_rows
+        finally:
+            for fh in writers.values():
+                fh.close()
         if at != n:
             raise RuntimeError(f"sequence index: wrote {at} of {n} events")
-        for arr in arrays.values():
-            arr.flush()
-        del arrays
         data_dir = out.parent.parent
         meta = {
             "version": VERSION,
@@ -407,6 +411,27 @@ def _write(files: list[Path], out: Path) -> None:
         (out / "meta.json").write_text(json.dumps(meta))
     finally:
         con.close()
+
+
+def _build_memory(settings: dict[str, Any]) -> str:
+    """DuckDB's memory for a build: the engine's limit, at most 4 GB."""
+    text = str(settings.get("memory_limit", "4GB")).strip().upper().replace(" ", "")
+    units = {"KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
+    for unit, factor in sorted(units.items(), key=lambda u: -len(u[0])):
+        if text.endswith(unit):
+            try:
+                return f"{min(float(text[: -len(unit)]) * factor, 4e9) / 1e6:.0f}MB"
+            except ValueError:
+                break
+    return "4000MB"
+
+
+def _npy_writer(path: Path, dtype: Any, n: int) -> Any:
+    """A file to append ``n`` values of ``dtype`` to, with the ``.npy`` header already written."""
+    fh = path.open("wb")
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False}
+    np.lib.format.write_array_header_1_0(fh, {**header, "shape": (n,)})
+    return fh
 
 
 # -- the events of an analysis, as node codes --------------------------------------------------
