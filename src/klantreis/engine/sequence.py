@@ -184,6 +184,7 @@ class SequenceIndex:
         return np.load(path, mmap_mode="r")
 
     def _write_link(self, source: Source, journey: Journey, path: Path) -> None:
+        import ibis
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -195,13 +196,20 @@ class SequenceIndex:
         for rel, offset in zip(self.meta["files"], self.meta["offsets"], strict=False):
             table = source.con.read_parquet(str(data_dir / rel), file_row_number=True)
             linked = link(table, journey)
-            got = source.con.to_pyarrow(linked.select("file_row_number", "touchpoint"))
-            codes = pc.index_in(got.column("touchpoint"), value_set=ids)
-            rows = got.column("file_row_number").to_numpy() + int(offset)
-            scattered[rows] = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False)
+            # streamed (at 100M events the whole column takes gigabytes); by DuckDB's own reader:
+            # Ibis' to_pyarrow_batches calls a method this DuckDB no longer has
+            sql = str(ibis.to_sql(linked.select("file_row_number", "touchpoint"), "duckdb"))
+            batches = source.con.con.sql(sql).to_arrow_reader(1_000_000)
+            for got in batches:
+                codes = pc.index_in(got.column("touchpoint"), value_set=ids)
+                rows = got.column("file_row_number").to_numpy() + int(offset)
+                scattered[rows] = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False)
         origin = np.load(self.path / f"{_ORIGIN}.npy", mmap_mode="r")
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-        np.save(tmp, scattered[origin])
+        in_order = np.empty(len(origin), dtype=np.int16)
+        for a in range(0, len(origin), 10_000_000):  # origin read in slices, not kept resident
+            in_order[a : a + 10_000_000] = scattered[origin[a : a + 10_000_000]]
+        np.save(tmp, in_order)
         Path(f"{tmp}.npy").replace(path)
 
 
