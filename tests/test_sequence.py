@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,19 +17,8 @@ from klantreis.engine.source import open_source
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("seq-sim")
-    klantreis.simulate("five-phases", customers=1500, out=out, seed=11)
-    return out
-
-
-@pytest.fixture(scope="module")
-def ws(sim: Path, tmp_path_factory: pytest.TempPathFactory) -> klantreis.Workspace:
-    root = tmp_path_factory.mktemp("seq-ws") / "ws"
-    w = klantreis.init(root, template="five-phases")
-    w.ingest_events(sim / "events.parquet", progress=False)
-    w.ingest_feedback(sim / "responses.parquet", progress=False)
-    w.ingest_customers(sim / "customers.parquet", progress=False)
+def ws(simulated: Any) -> klantreis.Workspace:
+    w: klantreis.Workspace = simulated("seq", customers=1500, seed=11)
     return w
 
 
@@ -66,7 +56,7 @@ def test_the_index_holds_every_event_in_sequence_order(
 
 
 def test_a_new_ingest_makes_a_new_version_and_drops_the_old_one(
-    ws: klantreis.Workspace, sim: Path, tmp_path: Path
+    ws: klantreis.Workspace, tmp_path: Path
 ) -> None:
     root = tmp_path / "w2"
     shutil.copytree(ws.root, root)

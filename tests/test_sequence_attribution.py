@@ -17,12 +17,8 @@ from klantreis.engine.attribution import AttributionQuery
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> klantreis.Workspace:
-    sim = tmp_path_factory.mktemp("attribution-sim")
-    klantreis.simulate("five-phases", customers=1200, out=sim, seed=5)
-    w = klantreis.init(tmp_path_factory.mktemp("attribution-ws") / "ws", template="five-phases")
-    w.ingest_events(sim / "events.parquet", progress=False)
-    w.ingest_customers(sim / "customers.parquet", progress=False)
+def ws(simulated: Any) -> klantreis.Workspace:
+    w: klantreis.Workspace = simulated("attribution", customers=1200, seed=5)
     return w
 
 

@@ -5,6 +5,7 @@ falls back to SQL."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -17,12 +18,8 @@ STEPS = ["ad_click", "add_to_cart", "checkout_start", "purchase"]  # the benchma
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> klantreis.Workspace:
-    sim = tmp_path_factory.mktemp("funnel-sim")
-    klantreis.simulate("five-phases", customers=1200, out=sim, seed=7)
-    w = klantreis.init(tmp_path_factory.mktemp("funnel-ws") / "ws", template="five-phases")
-    w.ingest_events(sim / "events.parquet", progress=False)
-    w.ingest_customers(sim / "customers.parquet", progress=False)
+def ws(simulated: Any) -> klantreis.Workspace:
+    w: klantreis.Workspace = simulated("funnel", customers=1200, seed=7)
     return w
 
 

@@ -15,13 +15,8 @@ from klantreis.engine.measure import MeasuresQuery, measure_journey
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> klantreis.Workspace:
-    sim = tmp_path_factory.mktemp("measure-sim")
-    klantreis.simulate("five-phases", customers=600, out=sim, seed=3)
-    w = klantreis.init(tmp_path_factory.mktemp("measure-ws") / "ws", template="five-phases")
-    w.ingest_events(sim / "events.parquet", progress=False)
-    w.ingest_feedback(sim / "responses.parquet", progress=False)
-    w.ingest_customers(sim / "customers.parquet", progress=False)
+def ws(simulated: Any) -> klantreis.Workspace:
+    w: klantreis.Workspace = simulated("measure", customers=600, seed=3)
     return w
 
 

@@ -16,13 +16,8 @@ from klantreis.engine import monitor
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> klantreis.Workspace:
-    sim = tmp_path_factory.mktemp("monitor-sim")
-    klantreis.simulate("five-phases", customers=1500, out=sim, seed=11)
-    w = klantreis.init(tmp_path_factory.mktemp("monitor-ws") / "ws", template="five-phases")
-    w.ingest_events(sim / "events.parquet", progress=False)
-    w.ingest_customers(sim / "customers.parquet", progress=False)
-    w.ingest_feedback(sim / "responses.parquet", progress=False)
+def ws(simulated: Any) -> klantreis.Workspace:
+    w: klantreis.Workspace = simulated("monitor", customers=1500, seed=11)
     return w
 
 

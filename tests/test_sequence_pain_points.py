@@ -4,6 +4,8 @@ with tied timestamps."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import pytest
 
@@ -12,13 +14,8 @@ from klantreis import testing as kt
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> klantreis.Workspace:
-    sim = tmp_path_factory.mktemp("pain-sim")
-    klantreis.simulate("five-phases", customers=1200, out=sim, seed=7)
-    w = klantreis.init(tmp_path_factory.mktemp("pain-ws") / "ws", template="five-phases")
-    w.ingest_events(sim / "events.parquet", progress=False)
-    w.ingest_feedback(sim / "responses.parquet", progress=False)
-    w.ingest_customers(sim / "customers.parquet", progress=False)
+def ws(simulated: Any) -> klantreis.Workspace:
+    w: klantreis.Workspace = simulated("pain", customers=1200, seed=7)
     # the same journey without a conversion touchpoint: every customer drops off somewhere
     plain = w.journey().model_copy(deep=True)
     plain.id = "no-conversion"

@@ -17,12 +17,8 @@ from klantreis.engine.paths import SEPARATOR
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> klantreis.Workspace:
-    sim = tmp_path_factory.mktemp("paths-sim")
-    klantreis.simulate("five-phases", customers=1200, out=sim, seed=5)
-    w = klantreis.init(tmp_path_factory.mktemp("paths-ws") / "ws", template="five-phases")
-    w.ingest_events(sim / "events.parquet", progress=False)
-    w.ingest_customers(sim / "customers.parquet", progress=False)
+def ws(simulated: Any) -> klantreis.Workspace:
+    w: klantreis.Workspace = simulated("paths", customers=1200, seed=5)
     return w
 
 
