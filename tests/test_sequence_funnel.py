@@ -7,12 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 
 import klantreis
 from klantreis import testing as kt
 from klantreis.engine.funnel import Exclude, Step
+from sequence_helpers import assert_same, both
 
 STEPS = ["ad_click", "add_to_cart", "checkout_start", "purchase"]  # the benchmark's
 
@@ -26,22 +26,10 @@ def ws(simulated: Any) -> klantreis.Workspace:
 def _both(
     monkeypatch: pytest.MonkeyPatch, ws: klantreis.Workspace, **options: object
 ) -> tuple[klantreis.Result, klantreis.Result]:
-    monkeypatch.setenv("KLANTREIS_SEQUENCE_INDEX", "never")
-    sql = klantreis.analyze(ws, "funnel", **options)
-    monkeypatch.setenv("KLANTREIS_SEQUENCE_INDEX", "always")
-    indexed = klantreis.analyze(ws, "funnel", **options)
-    return sql, indexed
+    return both(monkeypatch, ws, "funnel", **options)
 
 
-def _assert_same(sql: klantreis.Result, indexed: klantreis.Result) -> None:
-    pd.testing.assert_frame_equal(
-        sql.frame.reset_index(drop=True),
-        indexed.frame.reset_index(drop=True),
-        check_dtype=False,
-        rtol=1e-9,
-    )
-    assert sql.scope == indexed.scope
-    assert sql.meta == indexed.meta
+_assert_same = assert_same
 
 
 DAY = 86_400

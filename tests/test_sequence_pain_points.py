@@ -11,6 +11,7 @@ import pytest
 
 import klantreis
 from klantreis import testing as kt
+from sequence_helpers import assert_same, both
 
 
 @pytest.fixture(scope="module")
@@ -28,23 +29,10 @@ def ws(simulated: Any) -> klantreis.Workspace:
 def _both(
     monkeypatch: pytest.MonkeyPatch, ws: klantreis.Workspace, **options: object
 ) -> tuple[klantreis.Result, klantreis.Result]:
-    monkeypatch.setenv("KLANTREIS_SEQUENCE_INDEX", "never")
-    sql = klantreis.analyze(ws, "pain-points", **options)
-    monkeypatch.setenv("KLANTREIS_SEQUENCE_INDEX", "always")
-    indexed = klantreis.analyze(ws, "pain-points", **options)
-    return sql, indexed
+    return both(monkeypatch, ws, "pain-points", **options)
 
 
-def _assert_same(sql: klantreis.Result, indexed: klantreis.Result) -> None:
-    pd.testing.assert_frame_equal(
-        sql.frame.reset_index(drop=True),
-        indexed.frame.reset_index(drop=True),
-        check_dtype=False,
-        rtol=1e-9,
-    )
-    assert sql.scope == indexed.scope
-    assert sql.meta == indexed.meta
-    assert sql.denominator == indexed.denominator
+_assert_same = assert_same
 
 
 OPTIONS = [

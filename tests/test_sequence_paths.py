@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import klantreis
 from klantreis import testing as kt
 from klantreis.engine import paths
 from klantreis.engine.paths import SEPARATOR
+from sequence_helpers import assert_same, both
 
 
 @pytest.fixture(scope="module")
@@ -25,19 +25,10 @@ def ws(simulated: Any) -> klantreis.Workspace:
 def _both(
     monkeypatch: pytest.MonkeyPatch, ws: klantreis.Workspace, **options: object
 ) -> tuple[klantreis.Result, klantreis.Result]:
-    monkeypatch.setenv("KLANTREIS_SEQUENCE_INDEX", "never")
-    sql = klantreis.analyze(ws, "paths", **options)
-    monkeypatch.setenv("KLANTREIS_SEQUENCE_INDEX", "always")
-    indexed = klantreis.analyze(ws, "paths", **options)
-    return sql, indexed
+    return both(monkeypatch, ws, "paths", **options)
 
 
-def _assert_same(sql: klantreis.Result, indexed: klantreis.Result) -> None:
-    pd.testing.assert_frame_equal(
-        sql.frame.reset_index(drop=True), indexed.frame.reset_index(drop=True), check_dtype=False
-    )
-    assert sql.scope == indexed.scope
-    assert sql.meta == indexed.meta
+_assert_same = assert_same
 
 
 OPTIONS = [
