@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,11 +35,15 @@ __all__ = ["Prepared", "Query", "prepare"]
 _SCOPE_MEMO: dict[tuple[Any, ...], Any] = {}  # see Prepared.scope_codes
 
 
+_SCOPE_LOCK = threading.Lock()  # the web app prepares queries on several threads
+
+
 def _remember(key: tuple[Any, ...], value: Any) -> None:
-    _SCOPE_MEMO.pop(key, None)
-    while len(_SCOPE_MEMO) >= 32:
-        _SCOPE_MEMO.pop(next(iter(_SCOPE_MEMO)))
-    _SCOPE_MEMO[key] = value
+    with _SCOPE_LOCK:
+        _SCOPE_MEMO.pop(key, None)
+        while len(_SCOPE_MEMO) >= 32:
+            _SCOPE_MEMO.pop(next(iter(_SCOPE_MEMO)))
+        _SCOPE_MEMO[key] = value
 
 
 @dataclass(frozen=True, kw_only=True)

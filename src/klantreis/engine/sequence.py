@@ -88,6 +88,7 @@ _COLUMNS = {
 _VALUE = "value"
 _ORIGIN = "origin"  # the row's position in the registered files (for derived columns)
 _build_lock = threading.Lock()
+_remember_lock = threading.Lock()
 log = logging.getLogger("klantreis.engine")
 #: What a failed build raises; the analysis then runs its SQL (the index is only a speed-up).
 BUILD_ERRORS: tuple[type[BaseException], ...] = (OSError, RuntimeError, ValueError, duckdb.Error)
@@ -251,10 +252,11 @@ def index_for(source: Source) -> SequenceIndex | None:
 
 def remember(opened: dict[str, Any], path: str, index: Any) -> None:
     """Keeps an opened index for the next call (memory maps are cheap; at most four)."""
-    opened.pop(path, None)
-    while len(opened) >= 4:
-        opened.pop(next(iter(opened)))
-    opened[path] = index
+    with _remember_lock:  # the web app analyses on several threads
+        opened.pop(path, None)
+        while len(opened) >= 4:
+            opened.pop(next(iter(opened)))
+        opened[path] = index
 
 
 def build_index(
