@@ -20,12 +20,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .sequence import AUTO_MIN_BYTES, BUILD_ERRORS, build_versioned, index_mode, log, remember
+from .sequence import (
+    AUTO_MIN_BYTES,
+    BUILD_ERRORS,
+    build_versioned,
+    codes_at_level,
+    index_mode,
+    link_pairs,
+    log,
+    remember,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..model import Journey
     from .query import Prepared
     from .source import Source
 
@@ -158,7 +166,8 @@ def _nodes(p: Prepared, index: ResponsesIndex) -> tuple[np.ndarray, list[str]]:
     rules += json.dumps(tp_names)  # the codes are positions in tp_names
     by_pair = index.linked.get(rules)
     if by_pair is None:
-        by_pair = _link_pairs(p, journey, names, n_ch, tp_names)
+        events: list[str | None] = [None, *names["event"]]
+        by_pair = link_pairs(p.source, journey, events, names["channel"], tp_names)
         index.linked = {rules: by_pair}  # one journey version at a time
     code = {n: i for i, n in enumerate(tp_names)}
     given = np.array([code[n] for n in names["touchpoint"]] + [-1], dtype=np.int32)
@@ -166,66 +175,7 @@ def _nodes(p: Prepared, index: ResponsesIndex) -> tuple[np.ndarray, list[str]]:
     missing = tp < 0
     pair = (np.asarray(a["event"])[missing] + 1) * n_ch + np.asarray(a["channel"])[missing] + 1
     tp[missing] = by_pair[pair]
-    return _at_level(p, journey, names, a, tp, tp_names)
-
-
-def _link_pairs(
-    p: Prepared, journey: Journey, names: dict[str, list[str]], n_ch: int, tp_names: list[str]
-) -> np.ndarray:
-    """The code in ``tp_names`` of the touchpoint each (event, channel) pair links to (-1: none),
-    by the SQL linking itself."""
-    import ibis
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from .linking import link
-
-    events = np.repeat(np.array([None, *names["event"]], dtype=object), n_ch)
-    channels = np.tile(np.array([None, *names["channel"]], dtype=object), len(names["event"]) + 1)
-    pairs = ibis.memtable(
-        pa.table(
-            {
-                "event": pa.array(events, pa.string()),
-                "channel": pa.array(channels, pa.string()),
-                "properties": pa.nulls(len(events), pa.map_(pa.string(), pa.string())),
-            }
-        )
-    )
-    got = p.source.con.to_pyarrow(link(pairs, journey).select("touchpoint"))
-    linked = pc.fill_null(pc.index_in(got.column("touchpoint"), value_set=pa.array(tp_names)), -1)
-    return np.asarray(linked.to_numpy(zero_copy_only=False), dtype=np.int32)
-
-
-def _at_level(
-    p: Prepared,
-    journey: Journey,
-    names: dict[str, list[str]],
-    a: dict[str, np.ndarray],
-    tp: np.ndarray,
-    tp_names: list[str],
-) -> tuple[np.ndarray, list[str]]:
-    """Node codes at the query's level from the answers' touchpoint codes."""
-    if p.level == "touchpoint":
-        return tp, tp_names
-    by_id = {t.id: t for t in journey.touchpoints}
-    if p.level == "stage":
-        stages = sorted({t.stage for t in journey.touchpoints})
-        s_code = {s: i for i, s in enumerate(stages)}
-        lut = np.array(
-            [s_code[by_id[n].stage] if n in by_id else -1 for n in tp_names] + [-1], np.int32
-        )
-        return lut[tp], stages
-    # channel: the answer's channel, else the touchpoint's
-    channels_all = sorted(set(names["channel"]) | {t.channel for t in journey.touchpoints})
-    c_code = {c: i for i, c in enumerate(channels_all)}
-    own = np.array([c_code[c] for c in names["channel"]] + [-1], np.int32)
-    of_tp = np.array(
-        [c_code.get(by_id[n].channel, -1) if n in by_id else -1 for n in tp_names] + [-1], np.int32
-    )
-    node = own[np.asarray(a["channel"])]
-    gap = node < 0
-    node[gap] = of_tp[tp[gap]]
-    return node, channels_all
+    return codes_at_level(p.level, journey, tp, tp_names, a["channel"], names["channel"])
 
 
 def _extreme(group: np.ndarray, values: np.ndarray, size: int, pick: np.ufunc) -> np.ndarray:

@@ -69,8 +69,10 @@ __all__ = [
     "Selection",
     "SequenceIndex",
     "build_index",
+    "codes_at_level",
     "index_for",
     "index_mode",
+    "link_pairs",
     "micros",
     "nodes_for",
     "select",
@@ -526,63 +528,85 @@ def _node_codes(p: Prepared, index: SequenceIndex) -> tuple[np.ndarray, list[str
     journey = p.journey
     if journey is None:  # only the channel level goes without a journey: the own channel
         return np.asarray(index.channel, dtype=np.int32), list(index.channels)
+    tp_names = [t.id for t in journey.touchpoints]
     if _has_property_rules(journey):
         tp = np.asarray(index.touchpoint_codes(p.source, journey), dtype=np.int32)
-        return _from_touchpoints(tp, journey, index, level)
-    # links depend on event and channel only: link every (event, channel) pair once, look up
-    n_ch = len(index.channels) + 1
-    if len(index.events) * n_ch > 2_000_000:
-        return None
+    else:  # links depend on event and channel only: link every pair once, then look up
+        n_ch = len(index.channels) + 1
+        if len(index.events) * n_ch > 2_000_000:
+            return None
+        lut = link_pairs(p.source, journey, list(index.events), list(index.channels), tp_names)
+        pair = np.asarray(index.event) * np.int32(n_ch)
+        pair += index.channel
+        pair += 1
+        tp = lut[pair]
+    return codes_at_level(level, journey, tp, tp_names, index.channel, list(index.channels))
+
+
+def link_pairs(
+    source: Source,
+    journey: Journey,
+    events: list[str | None],
+    channels: list[str],
+    tp_names: list[str],
+) -> np.ndarray:
+    """For every (event, channel) pair, ``event`` major and channel ``None`` first
+    (``pair = e * (len(channels) + 1) + channel + 1``): the position in ``tp_names`` of the
+    touchpoint it links to (-1: none), by the SQL linking itself with no event properties."""
     import ibis
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from .linking import link
 
-    events = np.repeat(np.array(index.events, dtype=object), n_ch)
-    channels = np.tile(np.array([None, *index.channels], dtype=object), len(index.events))
+    n_ch = len(channels) + 1
     pairs = ibis.memtable(
         pa.table(
             {
-                "event": pa.array(events, pa.string()),
-                "channel": pa.array(channels, pa.string()),
-                "properties": pa.nulls(len(events), pa.map_(pa.string(), pa.string())),
+                "event": pa.array(np.repeat(np.array(events, dtype=object), n_ch), pa.string()),
+                "channel": pa.array(
+                    np.tile(np.array([None, *channels], dtype=object), len(events)), pa.string()
+                ),
+                "properties": pa.nulls(len(events) * n_ch, pa.map_(pa.string(), pa.string())),
             }
         )
     )
-    got = p.source.con.to_pyarrow(link(pairs, journey).select("touchpoint"))
-    ids = pa.array([tp.id for tp in journey.touchpoints], pa.string())
-    lut = pc.fill_null(pc.index_in(got.column("touchpoint"), value_set=ids), -1).to_numpy(
-        zero_copy_only=False
-    )
-    pair = np.asarray(index.event) * np.int32(n_ch)
-    pair += index.channel
-    pair += 1
-    tp = lut.astype(np.int32)[pair]
-    return _from_touchpoints(tp, journey, index, level)
+    got = source.con.to_pyarrow(link(pairs, journey).select("touchpoint"))
+    linked = pc.fill_null(pc.index_in(got.column("touchpoint"), value_set=pa.array(tp_names)), -1)
+    return np.asarray(linked.to_numpy(zero_copy_only=False), dtype=np.int32)
 
 
-def _from_touchpoints(
-    tp: np.ndarray, journey: Journey, index: SequenceIndex, level: str
+def codes_at_level(
+    level: str,
+    journey: Journey,
+    tp: np.ndarray,
+    tp_names: list[str],
+    channel: np.ndarray,
+    channel_names: list[str],
 ) -> tuple[np.ndarray, list[str]]:
-    """Node codes from touchpoint codes (positions in ``journey.touchpoints``; -1 = none)."""
-    tps = journey.touchpoints
+    """Node codes at ``level`` (touchpoint, stage or channel) from per-row touchpoint codes
+    (positions in ``tp_names``, -1: none) and channel codes (positions in ``channel_names``,
+    -1: none), as ``linking.at_level`` defines the nodes; and the node names."""
     if level == "touchpoint":
-        return tp, [t.id for t in tps]
+        return tp, tp_names
+    by_id = {t.id: t for t in journey.touchpoints}
     if level == "stage":
         names = [s.id for s in journey.stages_in_order()]
-        names += sorted({t.stage for t in tps} - set(names))
+        names += sorted({t.stage for t in journey.touchpoints} - set(names))
         code = {n: i for i, n in enumerate(names)}
-        lut = np.array([-1] + [code[t.stage] for t in tps], dtype=np.int32)
-        return lut[tp + 1], names
-    # channel: the event's own channel, else the linked touchpoint's
-    names = sorted(set(index.channels) | {t.channel for t in tps if t.channel})
+        lut = [code[by_id[n].stage] if n in by_id else -1 for n in tp_names]
+        return np.array([*lut, -1], dtype=np.int32)[tp], names  # tp -1 → the appended -1
+    # channel: the row's own channel, else the linked touchpoint's
+    tp_channels = {t.channel for t in journey.touchpoints if t.channel}
+    names = sorted(set(channel_names) | tp_channels)
     code = {n: i for i, n in enumerate(names)}
-    own = np.array([-1] + [code[c] for c in index.channels], dtype=np.int32)
-    of_tp = np.array([-1] + [code.get(t.channel, -1) if t.channel else -1 for t in tps], np.int32)
-    node = own[np.asarray(index.channel, dtype=np.int32) + 1]
+    own = np.array([*(code[c] for c in channel_names), -1], dtype=np.int32)
+    of_tp = [
+        code.get(by_id[n].channel, -1) if n in by_id and by_id[n].channel else -1 for n in tp_names
+    ]
+    node = own[np.asarray(channel, dtype=np.int32)]
     missing = node < 0
-    node[missing] = of_tp[tp[missing] + 1]
+    node[missing] = np.array([*of_tp, -1], dtype=np.int32)[tp[missing]]
     return node, names
 
 
