@@ -23,12 +23,13 @@ import numpy as np
 from .sequence import (
     AUTO_MIN_BYTES,
     BUILD_ERRORS,
+    applies,
     build_versioned,
     codes_at_level,
-    index_mode,
     link_pairs,
     log,
     remember,
+    table_files,
 )
 
 if TYPE_CHECKING:
@@ -74,20 +75,14 @@ class ResponsesIndex:
 
 def responses_index_for(source: Source) -> ResponsesIndex | None:
     """The responses index of a workspace source on DuckDB (built if missing), or None."""
-    mode = index_mode()
-    if mode == "never" or source.workspace is None or source.engine != "duckdb":
+    if source.workspace is None:
         return None
-    files = (
-        source.files["responses"]
-        if source.files is not None
-        else [Path(p) for p in source.workspace.data_files("responses")]
-    )
-    if not files:
-        return None
-    if mode == "auto" and sum(f.stat().st_size for f in files) < AUTO_MIN_BYTES // 4:
+    files = table_files(source, "responses")
+    key = applies(source, files, AUTO_MIN_BYTES // 4)
+    if key is None:
         return None
     try:
-        path = build_versioned(source.workspace, "responses", files, _write)
+        path = build_versioned(source.workspace, "responses", files, _write, key=key)
     except BUILD_ERRORS as exc:
         log.warning("not using the responses index: %s", exc)
         return None

@@ -103,11 +103,35 @@ def index_mode() -> str:
 
 
 def _key(files: list[Path]) -> str:
+    return _digest([(f, f.stat()) for f in files])
+
+
+def _digest(stats: list[tuple[Path, os.stat_result]]) -> str:
     h = hashlib.sha1(f"v{VERSION}".encode())
-    for f in sorted(files):
-        st = f.stat()
+    for f, st in sorted(stats, key=lambda fs: fs[0]):
         h.update(f"{f.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:16]
+
+
+def table_files(source: Source, table: str) -> list[Path]:
+    """The committed files of ``table`` as the source read them (one registry read)."""
+    if source.files is not None:
+        return source.files[table]
+    assert source.workspace is not None
+    return [Path(p) for p in source.workspace.data_files(table)]
+
+
+def applies(source: Source, files: list[Path], min_bytes: int) -> str | None:
+    """The digest naming the index of ``files`` when an index is to be used for this source
+    (mode, a workspace on DuckDB, ``auto``: at least ``min_bytes`` of files), else None. Each
+    file is looked at once."""
+    mode = index_mode()
+    if mode == "never" or source.workspace is None or source.engine != "duckdb" or not files:
+        return None
+    stats = [(f, f.stat()) for f in files]
+    if mode == "auto" and sum(st.st_size for _, st in stats) < min_bytes:
+        return None
+    return _digest(stats)
 
 
 @dataclass
@@ -216,27 +240,15 @@ class SequenceIndex:
         Path(f"{tmp}.npy").replace(path)
 
 
-def _event_files(source: Source) -> list[Path] | None:
-    ws = source.workspace
-    if ws is None:
-        return None
-    if source.files is not None:  # as open_source read them (one registry read per source)
-        return source.files["events"]
-    return [Path(p) for p in ws.data_files("events")]
-
-
 def index_for(source: Source) -> SequenceIndex | None:
     """The sequence index of a workspace source (built if missing), or None when the index is
     not to be used for it (see the module doc)."""
-    mode = index_mode()
-    if mode == "never" or source.workspace is None or source.engine != "duckdb":
+    if source.workspace is None:
         return None
-    files = _event_files(source)
-    if not files:
+    files = table_files(source, "events")
+    key = applies(source, files, AUTO_MIN_BYTES)
+    if key is None:
         return None
-    if mode == "auto" and sum(f.stat().st_size for f in files) < AUTO_MIN_BYTES:
-        return None
-    key = _key(files)
     expected = Path(source.workspace.data_dir) / INDEX_DIR / f"events-{key}"
     cached = source._index or _loaded.get(str(expected))
     if cached is not None and cached.path == expected and (expected / "meta.json").exists():
