@@ -40,12 +40,11 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, ClassVar
 
-import ibis
-import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
+from .lazy import ibis, ir
 from .linking import link
 from .markov import CONVERSION, NULL, SEPARATOR, START, chain_from_transitions
 from .query import Prepared, Query, prepare

@@ -24,12 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import ibis
-import ibis.expr.types as ir
 import pandas as pd
 
 from ..errors import UsageError
 from .filters import customers_matching
+from .lazy import ibis, ir
 from .linking import collapse_repeats, link, node_order
 from .query import Prepared, Query, prepare
 from .results import Result

@@ -18,12 +18,13 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-from typing import Any
-
-import ibis
-from ibis.backends import BaseBackend
+from typing import TYPE_CHECKING, Any
 
 from ..errors import EngineError, EngineNotAvailable, UsageError
+from .lazy import ibis
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
 
 __all__ = ["ENGINES", "backend_kind", "connect", "duckdb_settings", "spark_session"]
 

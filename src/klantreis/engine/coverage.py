@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import ibis
-
 from ..errors import UsageError
+from .lazy import ibis
 from .linking import link
 from .query import Query, prepare
 from .results import Result, jsonable

@@ -28,13 +28,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import ibis
-import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
 from .inference import Estimate, adjust_pvalues, ols_from_moments, pooled_slope
+from .lazy import ibis, ir
 from .outcomes import OUTCOMES, outcome_table
 from .query import Prepared, Query, prepare
 from .results import Result

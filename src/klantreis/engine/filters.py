@@ -13,11 +13,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-import ibis
-import ibis.expr.types as ir
-
 from ..errors import UsageError
 from ..model import Journey
+from .lazy import ibis, ir
 from .linking import _text
 
 __all__ = ["Period", "attribute_filter", "customers_matching", "parse_period", "resolve_attributes"]

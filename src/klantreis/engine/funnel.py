@@ -27,8 +27,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import ibis
-import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
@@ -43,6 +41,7 @@ from .funnel_options import (
     optional_reached,
     time_conditions,
 )
+from .lazy import ibis, ir
 from .linking import node_order
 from .query import Prepared, Query, prepare
 from .results import Result

@@ -27,10 +27,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
-import ibis
-import ibis.expr.types as ir
-
 from ..errors import UsageError
+from .lazy import ibis, ir
 
 __all__ = [
     "Exclude",

@@ -27,10 +27,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import ibis
 import pandas as pd
 
 from ..errors import UsageError
+from .lazy import ibis
 from .outcomes import purchases
 from .pain_points import PainPointsQuery
 from .query import Query, prepare

@@ -24,11 +24,9 @@ import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
-import ibis
-import ibis.expr.types as ir
-
 from ..errors import UsageError
 from ..model import Journey, MatchRule
+from .lazy import ibis, ir
 
 __all__ = [
     "LEVELS",

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import ibis
 import pandas as pd
 
 from ..errors import UsageError
+from .lazy import ibis
 from .linking import link
 from .query import Query, prepare
 from .results import Result

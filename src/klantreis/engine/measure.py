@@ -27,13 +27,13 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import ibis
 import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
 from .analyze import analyze
 from .impact import ImpactQuery
+from .lazy import ibis
 from .pain_points import PainPointsQuery
 from .query import Prepared, Query, prepare
 from .results import Result, Scope, jsonable

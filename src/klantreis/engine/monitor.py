@@ -26,14 +26,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-import ibis
-import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
 from .feedback_index import score_aggregates
 from .inference import adjust_pvalues, two_proportions
+from .lazy import ibis, ir
 from .outcomes import purchases
 from .query import Prepared, Query, prepare
 from .results import Result

@@ -23,10 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import ibis
-import ibis.expr.types as ir
-
 from ..errors import UsageError
+from .lazy import ibis, ir
 from .linking import link
 from .query import Prepared
 

@@ -16,9 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import ibis
-
 from ..errors import UsageError
+from .lazy import ibis
 from .query import Query, prepare
 from .results import Result
 from .source import Source

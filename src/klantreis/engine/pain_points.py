@@ -21,12 +21,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import ibis
-import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
+from .lazy import ibis, ir
 from .query import Prepared, Query, prepare
 from .results import Result
 from .scores import score_cells

@@ -19,13 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import ibis
-import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
 from .connect import backend_kind
+from .lazy import ibis, ir
 from .linking import collapse_repeats
 from .query import Prepared, Query, prepare
 from .results import Result

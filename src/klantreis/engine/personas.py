@@ -26,13 +26,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import ibis
-import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
 from .filters import customers_matching
+from .lazy import ibis, ir
 from .outcomes import purchases
 from .query import Prepared, Query, prepare
 from .results import Result

@@ -13,17 +13,16 @@ import datetime as dt
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-import ibis
-import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
 from ..model import Journey
 from .filters import Period, customers_matching, parse_period, resolve_attributes
+from .lazy import ibis, ir
 from .linking import LEVELS, at_level, check_level
 from .results import Scope, jsonable
 from .sequence import SequenceIndex, index_for
@@ -88,11 +87,32 @@ class Prepared:
     level: str
     period: Period
     attributes: dict[str, Any]
-    events: ir.Table  # nodes of the level, customers in scope, ALL times
     in_scope: ir.Table | None  # customer_id of customers in scope (None = everyone)
     query: Query
-    base_events: ir.Table | None = None  # the events ``events`` was made from (scope, channel)
     _index: Any = None
+    # built on first use: an analysis the index answers never needs them
+    _base_events: ir.Table | None = field(default=None, init=False, repr=False)
+    _events: ir.Table | None = field(default=None, init=False, repr=False)
+
+    @property
+    def base_events(self) -> ir.Table:
+        """The events ``events`` is made from: the channel filter and the scope applied."""
+        if self._base_events is None:
+            events = self.source.events
+            if self.query.channel:
+                wanted = [c.strip() for c in self.query.channel.split(",") if c.strip()]
+                events = events.filter(events.channel.isin(wanted))
+            if self.in_scope is not None:
+                events = events.semi_join(self.in_scope, "customer_id")
+            self._base_events = events
+        return self._base_events
+
+    @property
+    def events(self) -> ir.Table:
+        """Nodes of the level, customers in scope, ALL times (see ``linking.at_level``)."""
+        if self._events is None:
+            self._events = at_level(self.base_events, self.journey, self.level)
+        return self._events
 
     @property
     def index(self) -> SequenceIndex | None:
@@ -145,8 +165,6 @@ class Prepared:
     def nodes_among(self, names: Sequence[str]) -> ir.Table:
         """Like ``events``, only the nodes named ``names``; ``seq`` numbers them among
         themselves (same order between them as in ``events``, a smaller window to sort)."""
-        if self.base_events is None:
-            return self.events.filter(self.events.node.isin(list(names)))
         return at_level(self.base_events, self.journey, self.level, only_nodes=names)
 
     @property
@@ -163,15 +181,16 @@ class Prepared:
 
     def scope(self) -> Scope:
         """Counts the customers in and out of scope (customers with at least one event)."""
-        everyone = self.source.events.select("customer_id").distinct()
         index = self.index  # it holds every customer with an event, coded: no scan needed
         if index is not None:
             total = index.n_customers
             kept = total if self.in_scope is None else len(self.scope_codes())
         elif self.in_scope is None:
+            everyone = self.source.events.select("customer_id").distinct()
             total = int(self.source.execute(everyone.count()))
             kept = total
         else:
+            everyone = self.source.events.select("customer_id").distinct()
             flagged = everyone.left_join(
                 self.in_scope.mutate(in_scope=ibis.literal(1)), "customer_id"
             )
@@ -211,13 +230,4 @@ def prepare(source: Source, query: Query) -> Prepared:
     if query.unit != "customer":
         check_unit(query.unit)
         source, in_scope = by_account(source, in_scope)
-    events = source.events
-    if query.channel:
-        wanted = [c.strip() for c in query.channel.split(",") if c.strip()]
-        events = events.filter(events.channel.isin(wanted))
-    if in_scope is not None:
-        events = events.semi_join(in_scope, "customer_id")
-    nodes = at_level(events, journey, level)
-    return Prepared(
-        source, journey, level, period, attributes, nodes, in_scope, query, base_events=events
-    )
+    return Prepared(source, journey, level, period, attributes, in_scope, query)

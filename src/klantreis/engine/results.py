@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import ibis.expr.types as ir
 import pandas as pd
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 __all__ = ["Result", "Scope", "jsonable"]
 

@@ -23,12 +23,11 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import ibis
-import ibis.expr.types as ir
 import pandas as pd
 
 from ..errors import UsageError
 from .feedback_index import score_aggregates
+from .lazy import ibis, ir
 from .linking import check_level, link
 from .query import Prepared, Query, prepare
 from .results import Result

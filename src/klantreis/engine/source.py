@@ -8,26 +8,28 @@ live. Column names and types follow :mod:`klantreis.store.schema`.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import ibis
-import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from ibis.backends import BaseBackend
 
 from ..errors import JourneyNotFound
 from ..model import Journey
 from ..store.schema import CUSTOMERS, EVENTS, RESPONSES, Table
-from .connect import backend_kind, connect
+from .connect import backend_kind, connect, duckdb_settings
+from .lazy import ibis, ir
 
 if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
+
     from ..store import Workspace
 
-__all__ = ["TABLES", "Source", "arrow_schema", "ibis_schema", "open_source"]
+__all__ = ["TABLES", "Source", "arrow_schema", "ibis_schema", "open_source", "read_table"]
 
 TABLES: dict[str, Table] = {"events": EVENTS, "responses": RESPONSES, "customers": CUSTOMERS}
 
@@ -55,23 +57,95 @@ def arrow_schema(table: Table) -> pa.Schema:
     return pa.schema([pa.field(c.name, _ARROW_TYPES[c.type]) for c in table.columns])
 
 
-@dataclass
 class Source:
-    """The canonical tables on one backend, plus the journeys they can be linked with."""
+    """The canonical tables on one backend, plus the journeys they can be linked with.
 
-    con: BaseBackend
-    events: ir.Table
-    responses: ir.Table
-    customers: ir.Table
-    journeys: dict[str, Journey] = field(default_factory=dict)
-    default_journey: str | None = None
-    workspace: Workspace | None = None
-    _keep: list[Any] = field(default_factory=list, repr=False)
-    _index: Any = field(default=None, repr=False)  # the loaded sequence index (sequence.py)
-    files: dict[str, list[Path]] | None = None  # the workspace's files per table, as read
+    A workspace source connects and reads its tables on first use (``con``, ``events``, …):
+    an analysis that the sequence or responses index answers never needs Ibis or a connection.
+    """
+
+    def __init__(
+        self,
+        con: BaseBackend | None = None,
+        events: ir.Table | None = None,
+        responses: ir.Table | None = None,
+        customers: ir.Table | None = None,
+        *,
+        journeys: dict[str, Journey] | None = None,
+        default_journey: str | None = None,
+        workspace: Workspace | None = None,
+        files: dict[str, list[Path]] | None = None,
+        engine: str = "duckdb",
+        _keep: list[Any] | None = None,
+    ) -> None:
+        self._con = con
+        given = {"events": events, "responses": responses, "customers": customers}
+        self._tables: dict[str, ir.Table] = {k: v for k, v in given.items() if v is not None}
+        self.journeys: dict[str, Journey] = journeys or {}
+        self.default_journey = default_journey
+        self.workspace = workspace
+        self.files = files  # the workspace's files per table, as read
+        self.engine_name = engine  # as given to open_source (con is made from it when needed)
+        self._keep: list[Any] = _keep or []
+        self._index: Any = None  # the loaded sequence index (sequence.py)
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        where = self.workspace.root if self.workspace is not None else "frames"
+        return f"Source({where}, engine={self.engine!r})"
+
+    @property
+    def con(self) -> BaseBackend:
+        """The Ibis backend (connected on first use)."""
+        if self._con is None:
+            with self._lock:
+                if self._con is None:
+                    self._con = connect(self.engine_name)
+        return self._con
+
+    @property
+    def events(self) -> ir.Table:
+        return self.table("events")
+
+    @property
+    def responses(self) -> ir.Table:
+        return self.table("responses")
+
+    @property
+    def customers(self) -> ir.Table:
+        return self.table("customers")
+
+    def table(self, name: str) -> ir.Table:
+        """A canonical table as an Ibis table (read on first use)."""
+        got = self._tables.get(name)
+        if got is None:
+            con = self.con
+            with self._lock:
+                got = self._tables.get(name)
+                if got is None:
+                    got = self._tables[name] = _open_table(con, name, self.files)
+        return got
+
+    def with_tables(self, **tables: ir.Table) -> Source:
+        """A copy on the same backend with some canonical tables replaced (e.g. re-keyed)."""
+        out = Source(
+            self.con,
+            **{name: tables.get(name, self.table(name)) for name in TABLES},
+            journeys=self.journeys,
+            default_journey=self.default_journey,
+            workspace=self.workspace,
+            files=self.files,
+            engine=self.engine_name,
+            _keep=self._keep,
+        )
+        out._index = self._index
+        return out
 
     @property
     def engine(self) -> str:
+        """``duckdb``, ``pyspark`` or the Ibis backend's name (see ``connect.backend_kind``)."""
+        if self._con is None and self.engine_name.strip() in ("", "duckdb"):
+            return "duckdb"  # known without connecting
         return backend_kind(self.con)
 
     def journey(self, journey: str | Journey | None) -> Journey | None:
@@ -121,38 +195,116 @@ class Source:
                 pq.write_table(arrow, path)
                 tables[name] = con.read_parquet(str(path))
         js = {j.id: j for j in journeys or []}
-        return cls(con, tables["events"], tables["responses"], tables["customers"], js, _keep=keep)
+        return cls(
+            con,
+            tables["events"],
+            tables["responses"],
+            tables["customers"],
+            journeys=js,
+            engine=engine,
+            _keep=keep,
+        )
 
 
 def open_source(data: Any, *, engine: str = "duckdb") -> Source:
-    """A :class:`Source` for a workspace (or pass a Source through unchanged)."""
+    """A :class:`Source` for a workspace (or pass a Source through unchanged).
+
+    On DuckDB one source per workspace object and thread is kept while the data stays the same
+    (the same registered files, each with the same size and modification time): its connection
+    and tables are made once, and the registry is read again only when the workspace database
+    changed. It holds no answers: every analysis still computes its result from the files.
+    """
     if isinstance(data, Source):
         return data
     from ..store import Workspace
 
     if not isinstance(data, Workspace):
         raise TypeError(f"expected a Workspace or a Source, got {type(data).__name__}")
-    con = connect(engine)
-    tables: dict[str, ir.Table] = {}
-    read: dict[str, list[Path]] | None = None
-    if "://" in engine:
-        existing = set(con.list_tables())
-        for name, table in TABLES.items():
-            tables[name] = con.table(name) if name in existing else _empty(con, table)
+    if "://" in engine:  # the tables live behind the URL
+        return Source(workspace=data, engine=engine)
+    if (engine.strip() or "duckdb") != "duckdb":  # Spark shares one session already
+        return Source(workspace=data, files=_registered(data), engine=engine)
+    key = (id(data), threading.get_ident(), tuple(sorted(duckdb_settings().items())))
+    stamp = _registry_stamp(data)
+    with _opened_lock:
+        entry = _opened.get(key)
+    if entry is not None and stamp is not None and entry.stamp == stamp:
+        files = entry.source.files
     else:
-        by_table = data.data_files_by_table(list(TABLES))  # one registry read for all tables
-        read = {t: [Path(p) for p in by_table[t]] for t in TABLES}
-        for name, table in TABLES.items():
-            files = [str(p) for p in by_table[name]]
-            tables[name] = con.read_parquet(files) if files else _empty(con, table)
-    return Source(
-        con,
-        tables["events"],
-        tables["responses"],
-        tables["customers"],
-        workspace=data,
-        files=read,
-    )
+        files = _registered(data)
+    assert files is not None
+    versions = _versions(files)
+    if entry is not None and entry.versions == versions:
+        source = entry.source
+    else:
+        source = Source(workspace=data, files=files, engine=engine)
+    with _opened_lock:
+        _opened.pop(key, None)
+        while len(_opened) >= 8:
+            _opened.pop(next(iter(_opened)))
+        _opened[key] = _Opened(source, stamp, versions)
+    return source
+
+
+def read_table(con: BaseBackend, name: str, files: list[Path]) -> ir.Table:
+    """THE read of one canonical table's committed files; every workspace source reads here."""
+    return con.read_parquet([str(p) for p in files]) if files else _empty(con, TABLES[name])
+
+
+def _open_table(con: BaseBackend, name: str, files: dict[str, list[Path]] | None) -> ir.Table:
+    if files is None:  # an Ibis URL: the tables live there (an empty table where one is missing)
+        return con.table(name) if name in con.list_tables() else _empty(con, TABLES[name])
+    return read_table(con, name, files[name])
+
+
+@dataclass
+class _Opened:
+    source: Source
+    stamp: tuple[Any, ...] | None  # the workspace database's files when the registry was read
+    versions: tuple[Any, ...]  # every registered file with its size and modification time
+
+
+_opened: dict[tuple[Any, ...], _Opened] = {}
+_opened_lock = threading.Lock()
+#: A database file changed more recently than this is not trusted to show a later change by a
+#: different modification time (coarse file-system clocks): the registry is read again.
+_RACY_NS = 2_500_000_000
+
+
+def _registered(ws: Workspace) -> dict[str, list[Path]]:
+    by_table = ws.data_files_by_table(list(TABLES))  # one registry read for all tables
+    return {t: [Path(p) for p in by_table[t]] for t in TABLES}
+
+
+def _registry_stamp(ws: Workspace) -> tuple[Any, ...] | None:
+    """Size, modification time and inode of the workspace database and its write-ahead log;
+    None when one of them changed just now (then the registry is read)."""
+    db = Path(ws.database_path)
+    now = time.time_ns()
+    out: list[Any] = []
+    for path in (db, db.with_name(db.name + ".wal")):
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            out.append(None)
+            continue
+        if now - st.st_mtime_ns < _RACY_NS:
+            return None
+        out.append((st.st_size, st.st_mtime_ns, st.st_ino))
+    return tuple(out)
+
+
+def _versions(files: dict[str, list[Path]]) -> tuple[Any, ...]:
+    out: list[tuple[Any, ...]] = []
+    for table, paths in files.items():
+        for p in paths:
+            try:
+                st = p.stat()
+            except FileNotFoundError:
+                out.append((table, str(p), None))
+                continue
+            out.append((table, str(p), st.st_size, st.st_mtime_ns))
+    return tuple(out)
 
 
 def _empty(con: BaseBackend, table: Table) -> ir.Table:

@@ -20,11 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-import ibis
-import ibis.expr.types as ir
 import pandas as pd
 
 from ..errors import UsageError
+from .lazy import ibis, ir
 from .linking import node_order
 from .query import Query, prepare
 from .results import Result

@@ -10,12 +10,10 @@ attributes; an account is in scope when one of its contacts is.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
-import ibis.expr.types as ir
-
 from ..errors import UsageError
+from .lazy import ir
 
 if TYPE_CHECKING:
     from .source import Source
@@ -53,5 +51,5 @@ def by_account(source: Source, in_scope: ir.Table | None) -> tuple[Source, ir.Ta
     if in_scope is not None:
         s = in_scope.join(account, "customer_id", how="inner")
         scope = s.select(customer_id=s.account_id).distinct()
-    rekeyed = dataclasses.replace(source, events=events, responses=responses, customers=customers)
+    rekeyed = source.with_tables(events=events, responses=responses, customers=customers)
     return rekeyed, scope
