@@ -61,10 +61,30 @@ class ResponsesIndex:
     arrays: dict[str, np.ndarray]
     names: dict[str, list[str]]
     n_customers: int = 0
-    linked: dict[str, np.ndarray] = field(default_factory=dict)  # match rules → by_pair
+    #: per (match rules, level): every answer's node code and the node names (one journey version)
+    linked: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
+    _kinds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.arrays["ts"])
+
+    def kinds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per answer what the score cells count, as one small code (derived once per index):
+        ``kind = ((top2 * 3 + nps class) * len(lows) + low) * len(highs) + high``, where top2 is
+        ``score >= scale_max - 1``, the NPS class 0 passive, 1 promoter (≥ 9), 2 detractor (≤ 6),
+        and low/high the positions of ``scale_min``/``scale_max`` in the sorted distinct scale
+        values ``lows``/``highs`` (answers use a handful of scales). Returns kind, lows, highs."""
+        if self._kinds is None:
+            a = self.arrays
+            score, lo, hi = np.asarray(a["score"]), np.asarray(a["scale_min"]), a["scale_max"]
+            hi = np.asarray(hi)
+            lows, low = np.unique(lo, return_inverse=True)
+            highs, high = np.unique(hi, return_inverse=True)
+            nps = (score >= 9).astype(np.int64) + 2 * (score <= 6)
+            kind = ((score >= hi - 1) * 3 + nps) * len(lows) + low
+            kind = kind * len(highs) + high
+            self._kinds = (kind.astype(np.int32), lows, highs)
+        return self._kinds
 
     @classmethod
     def load(cls, path: Path) -> ResponsesIndex:
@@ -144,7 +164,8 @@ _PERIODS = ("week", "month")
 
 
 def _nodes(p: Prepared, index: ResponsesIndex) -> tuple[np.ndarray, list[str]]:
-    """Per response the node code at the level (-1: none), and the node names."""
+    """Per response the node code at the level (-1: none), and the node names. Linked once per
+    version of the journey's match rules and level (derived data, like the index itself)."""
     a, names = index.arrays, index.names
     if p.level == "event":
         return np.asarray(a["event"]), list(names["event"])
@@ -152,35 +173,49 @@ def _nodes(p: Prepared, index: ResponsesIndex) -> tuple[np.ndarray, list[str]]:
     if journey is None:  # only the channel level goes without a journey: the own channel
         return np.asarray(a["channel"], dtype=np.int32), list(names["channel"])
     # the journey's touchpoint for every (event, channel) pair (None included), then per answer
-    n_ch = len(names["channel"]) + 1
     tp_names = [t.id for t in journey.touchpoints]
     tp_names += sorted(set(names["touchpoint"]) - set(tp_names))  # answers name others too
-    rules = json.dumps(
-        [[t.id, [r.model_dump(mode="json") for r in t.match]] for t in journey.touchpoints]
+    key = json.dumps(
+        [
+            [
+                [t.id, t.stage, t.channel, [r.model_dump(mode="json") for r in t.match]]
+                for t in journey.touchpoints
+            ],
+            [s.id for s in journey.stages_in_order()],
+            tp_names,
+            p.level,
+        ]
     )
-    rules += json.dumps(tp_names)  # the codes are positions in tp_names
-    by_pair = index.linked.get(rules)
-    if by_pair is None:
-        events: list[str | None] = [None, *names["event"]]
-        by_pair = link_pairs(p.source, journey, events, names["channel"], tp_names)
-        index.linked = {rules: by_pair}  # one journey version at a time
+    got = index.linked.get(key)
+    if got is not None:
+        return got
+    n_ch = len(names["channel"]) + 1
+    events: list[str | None] = [None, *names["event"]]
+    by_pair = link_pairs(p.source, journey, events, names["channel"], tp_names, keep_in=index.path)
     code = {n: i for i, n in enumerate(tp_names)}
     given = np.array([code[n] for n in names["touchpoint"]] + [-1], dtype=np.int32)
     tp = given[np.asarray(a["touchpoint"])]  # index -1 → the appended -1
     missing = tp < 0
     pair = (np.asarray(a["event"])[missing] + 1) * n_ch + np.asarray(a["channel"])[missing] + 1
     tp[missing] = by_pair[pair]
-    return codes_at_level(p.level, journey, tp, tp_names, a["channel"], names["channel"])
+    got = codes_at_level(p.level, journey, tp, tp_names, a["channel"], names["channel"])
+    if len(index.linked) >= 4:  # a few (journey version, level) pairs at a time
+        index.linked = {}
+    index.linked[key] = got
+    return got
 
 
-def _extreme(group: np.ndarray, values: np.ndarray, size: int, pick: np.ufunc) -> np.ndarray:
-    """Per group the min or max of ``values``: scales take a handful of distinct values, so one
-    ``bincount`` per value (``ufunc.at`` over a million rows is ten times slower)."""
-    out = np.full(size, np.inf if pick is np.minimum else -np.inf)
-    for v in np.unique(values):
-        seen = np.bincount(group[values == v], minlength=size) > 0
-        out[seen] = pick(out[seen], v)
-    return out
+def _scale_extremes(present: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``present`` (cells × distinct values, which values occur in the cell; values
+    sorted) the smallest and largest value that occurs, nulls (NaN) ignored as SQL does."""
+    valid = ~np.isnan(values)
+    seen, vals = present[:, valid], values[valid]
+    low, high = np.full(len(present), np.nan), np.full(len(present), np.nan)
+    if len(vals):
+        some = seen.any(axis=1)
+        low[some] = vals[seen.argmax(axis=1)][some]
+        high[some] = vals[len(vals) - 1 - seen[:, ::-1].argmax(axis=1)][some]
+    return low, high
 
 
 def score_aggregates(p: Prepared, *, metric: str | None, trend: str | None) -> pd.DataFrame | None:
@@ -213,15 +248,14 @@ def score_aggregates(p: Prepared, *, metric: str | None, trend: str | None) -> p
     if metric is not None:
         keep &= m == (metrics.index(metric) if metric in metrics else -2)
     rows = np.flatnonzero(keep)
-    node, m, ts = node[rows], m[rows], ts[rows]
-    score = np.asarray(a["score"])[rows]
-    lo, hi = np.asarray(a["scale_min"])[rows], np.asarray(a["scale_max"])[rows]
+    m = m[rows]
+    kind, lows, highs = index.kinds()
     n_m = len(metrics)
     if trend is None:
-        period = np.zeros(len(rows), dtype=np.int64)
+        group = node[rows].astype(np.int64) * n_m + m
         starts: list[Any] = [None]
     else:
-        days = ts // 86_400_000_000
+        days = ts[rows] // 86_400_000_000
         if trend == "week":  # weeks start on Monday; 1970-01-01 was a Thursday
             first = (days + 3) // 7 * 7 - 3
         else:
@@ -229,10 +263,15 @@ def score_aggregates(p: Prepared, *, metric: str | None, trend: str | None) -> p
             first = first.astype(np.int64)
         starts_arr, period = np.unique(first, return_inverse=True)
         starts = [pd.Timestamp(int(d), unit="D") for d in starts_arr]
+        group = (node[rows].astype(np.int64) * n_m + m) * len(starts) + period
     n_p = len(starts)
-    group = (node.astype(np.int64) * n_m + m) * n_p + period
+    score = np.asarray(a["score"])[rows]
     size = len(node_names) * n_m * n_p
-    n = np.bincount(group, minlength=size)
+    n_kinds = 6 * len(lows) * len(highs)
+    # one count per (cell, kind): n, top-2, promoters, detractors and the scales in one pass
+    counts = np.bincount(group * n_kinds + kind[rows], minlength=size * n_kinds)
+    counts = counts.reshape(size, 2, 3, len(lows), len(highs))
+    n = counts.sum(axis=(1, 2, 3, 4))
     total = np.bincount(group, weights=score, minlength=size)
     present = np.flatnonzero(n)
     mean = np.zeros(size)
@@ -241,10 +280,12 @@ def score_aggregates(p: Prepared, *, metric: str | None, trend: str | None) -> p
     std = np.full(size, np.nan)
     several = present[n[present] > 1]
     std[several] = np.sqrt(dev[several] / (n[several] - 1))
-    top2 = np.bincount(group, weights=(score >= hi - 1), minlength=size)
-    promoters = np.bincount(group, weights=(score >= 9), minlength=size)
-    detractors = np.bincount(group, weights=(score <= 6), minlength=size)
-    s_min, s_max = _extreme(group, lo, size, np.minimum), _extreme(group, hi, size, np.maximum)
+    counts = counts[present]
+    top2 = counts[:, 1].sum(axis=(1, 2, 3))
+    promoters = counts[:, :, 1].sum(axis=(1, 2, 3))
+    detractors = counts[:, :, 2].sum(axis=(1, 2, 3))
+    s_min = _scale_extremes(counts.sum(axis=(1, 2, 4)) > 0, lows)[0]
+    s_max = _scale_extremes(counts.sum(axis=(1, 2, 3)) > 0, highs)[1]
     g_node, rest = np.divmod(present, n_m * n_p)
     g_metric, g_period = np.divmod(rest, n_p)
     frame = pd.DataFrame(
@@ -255,11 +296,11 @@ def score_aggregates(p: Prepared, *, metric: str | None, trend: str | None) -> p
             "n": n[present],
             "mean_score": mean[present],
             "std_score": std[present],
-            "top2": top2[present].astype(np.int64),
-            "promoters": promoters[present].astype(np.int64),
-            "detractors": detractors[present].astype(np.int64),
-            "scale_min": s_min[present],
-            "scale_max": s_max[present],
+            "top2": top2.astype(np.int64),
+            "promoters": promoters.astype(np.int64),
+            "detractors": detractors.astype(np.int64),
+            "scale_min": s_min,
+            "scale_max": s_max,
         }
     )
     order = ["node", "metric"] + (["period"] if trend is not None else [])

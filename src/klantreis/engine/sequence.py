@@ -547,7 +547,10 @@ def _node_codes(p: Prepared, index: SequenceIndex) -> tuple[np.ndarray, list[str
         n_ch = len(index.channels) + 1
         if len(index.events) * n_ch > 2_000_000:
             return None
-        lut = link_pairs(p.source, journey, list(index.events), list(index.channels), tp_names)
+        events: list[str | None] = list(index.events)
+        lut = link_pairs(
+            p.source, journey, events, list(index.channels), tp_names, keep_in=index.path
+        )
         pair = np.asarray(index.event) * np.int32(n_ch)
         pair += index.channel
         pair += 1
@@ -561,10 +564,30 @@ def link_pairs(
     events: list[str | None],
     channels: list[str],
     tp_names: list[str],
+    *,
+    keep_in: Path | None = None,
 ) -> np.ndarray:
     """For every (event, channel) pair, ``event`` major and channel ``None`` first
     (``pair = e * (len(channels) + 1) + channel + 1``): the position in ``tp_names`` of the
-    touchpoint it links to (-1: none), by the SQL linking itself with no event properties."""
+    touchpoint it links to (-1: none), by the SQL linking itself with no event properties.
+
+    With ``keep_in`` (an index directory) the answer is kept there per version of the match
+    rules (``pairs-<digest>.npy``, like the link column), so a new process needs no Ibis."""
+    if keep_in is not None:
+        rules = [
+            [tp.id, [r.model_dump(mode="json", exclude_none=True) for r in tp.match]]
+            for tp in journey.touchpoints
+        ]
+        text = json.dumps([rules, events, channels, tp_names], sort_keys=True)
+        path = keep_in / f"pairs-{hashlib.sha1(text.encode()).hexdigest()[:16]}.npy"
+        with contextlib.suppress(OSError, ValueError):
+            return np.asarray(np.load(path), dtype=np.int32)
+        linked = link_pairs(source, journey, events, channels, tp_names)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.npy")
+        with contextlib.suppress(OSError):  # a read-only index: computed again next time
+            np.save(tmp, linked)
+            tmp.replace(path)
+        return linked
     import ibis
     import pyarrow as pa
     import pyarrow.compute as pc
