@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-from numba import njit
+
+from .jit import njit
 
 __all__ = ["customer_chunks", "on_threads", "quantile_inplace"]
 

@@ -12,9 +12,9 @@ window or ``upper``) ends the customer's chain: every later one is later still.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from .common import quantile_inplace
+from .jit import njit
 
 __all__ = ["funnel", "funnel_stats"]
 

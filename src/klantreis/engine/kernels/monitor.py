@@ -8,9 +8,9 @@ counts from 1970-01-01 (a Thursday, so week 0 starts on Monday 1969-12-29).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from .common import quantile_inplace
+from .jit import njit
 
 __all__ = ["monitor_cells", "period_bounds", "period_code", "period_table"]
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from .common import quantile_inplace
+from .jit import njit
 
 __all__ = ["pain_points"]
 

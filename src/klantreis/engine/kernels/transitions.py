@@ -10,9 +10,9 @@ transition never spans two chunks and "distinct customers" stays exact.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from .common import customer_chunks, on_threads, quantile_inplace
+from .jit import njit
 
 __all__ = ["transitions"]
 
