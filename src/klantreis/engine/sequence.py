@@ -361,7 +361,7 @@ def _write(files: list[Path], out: Path) -> None:
         listed = "[" + ", ".join("'" + n.replace("'", "''") + "'" for n in names) + "]"
         con.execute(  # a view cannot take parameters: the file list as a literal
             f"CREATE TEMP VIEW ev AS SELECT * FROM read_parquet({listed}, filename = true, "
-            "file_row_number = true)"
+            "file_row_number = true, union_by_name = true)"  # adopted files: fewer columns
         )
         con.execute(
             "CREATE TEMP TABLE fdict AS SELECT unnest($f::VARCHAR[]) AS filename, "
@@ -371,13 +371,13 @@ def _write(files: list[Path], out: Path) -> None:
         con.execute(
             "CREATE TEMP TABLE cdict AS SELECT customer_id, "
             "(row_number() OVER (ORDER BY customer_id) - 1)::INTEGER AS code "
-            "FROM (SELECT DISTINCT customer_id FROM read_parquet($f))",
+            "FROM (SELECT DISTINCT customer_id FROM read_parquet($f, union_by_name = true))",
             {"f": names},
         )
         both = con.execute(
             "SELECT list(DISTINCT event ORDER BY event), "
             "list(DISTINCT channel ORDER BY channel) FILTER (channel IS NOT NULL) "
-            "FROM read_parquet($f)",
+            "FROM read_parquet($f, union_by_name = true)",
             {"f": names},
         ).fetchall()[0]
         events, channels = list(both[0] or []), list(both[1] or [])

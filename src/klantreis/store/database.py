@@ -19,6 +19,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -31,6 +32,8 @@ __all__ = [
     "DATABASE_FILE",
     "LOCK_WAIT_S",
     "STAGING_DIR",
+    "Adopted",
+    "adopted_files",
     "canonical_table",
     "committed_files",
     "connect",
@@ -64,7 +67,8 @@ CREATE TABLE IF NOT EXISTS data_files (
     rows BIGINT NOT NULL,
     bytes BIGINT NOT NULL,
     ingest_id BIGINT,
-    committed_at TIMESTAMP NOT NULL
+    committed_at TIMESTAMP NOT NULL,
+    source_file VARCHAR
 );
 CREATE SEQUENCE IF NOT EXISTS ingest_id_seq START 1;
 CREATE TABLE IF NOT EXISTS ingest_log (
@@ -113,6 +117,15 @@ CREATE TABLE IF NOT EXISTS audit_log (
 STORE_TABLES = frozenset({"store_meta", "data_files", "ingest_log", "quarantine", "audit_log"})
 
 
+@dataclass(frozen=True)
+class Adopted:
+    """Where the rows of an adopted file come from: row *n* of the file is line *n* of
+    ``source_file``, ingested by ``ingest_id``."""
+
+    source_file: str
+    ingest_id: int
+
+
 def now_utc() -> dt.datetime:
     """The current time in UTC without a time zone (how the store keeps timestamps)."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -150,6 +163,8 @@ def connect(
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_DDL)
+    # added after the first release: a store written before gets it on its next write
+    con.execute("ALTER TABLE data_files ADD COLUMN IF NOT EXISTS source_file VARCHAR")
     con.execute(
         "INSERT INTO store_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
         [SCHEMA_VERSION],
@@ -199,6 +214,22 @@ def committed_files(con: duckdb.DuckDBPyConnection | None, table: str) -> list[s
         "SELECT path FROM data_files WHERE table_name = ? ORDER BY path", [table]
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def adopted_files(con: duckdb.DuckDBPyConnection | None, table: str) -> dict[str, Adopted]:
+    """The committed files of ``table`` that are source files kept as they are, by relative
+    path (see ``store/adopt.py``); they lack the provenance columns, which readers fill."""
+    if con is None:
+        return {}
+    try:
+        rows = con.execute(
+            "SELECT path, source_file, ingest_id FROM data_files "
+            "WHERE table_name = ? AND source_file IS NOT NULL",
+            [table],
+        ).fetchall()
+    except duckdb.BinderException:  # a store written before adoption existed: none adopted
+        return {}
+    return {r[0]: Adopted(r[1], int(r[2])) for r in rows}
 
 
 def salt(con: duckdb.DuckDBPyConnection) -> str:

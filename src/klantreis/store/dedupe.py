@@ -55,6 +55,8 @@ class Outcome:
     rewritten: list[tuple[str, Path | None, int]] = field(
         default_factory=list
     )  # old rel, new, rows
+    #: new files that are source files kept as they are (``adopt.py``): staged path → source
+    adopted: dict[Path, str] = field(default_factory=dict)
 
 
 def deduplicate(
@@ -86,13 +88,15 @@ def deduplicate(
         if old:
             clash = work.execute(
                 f"SELECT count(*) FROM read_parquet($f) s SEMI JOIN "
-                f"(SELECT hash({key}) AS h FROM read_parquet($old)) c ON hash(s.{key}) = c.h",
+                f"(SELECT hash({key}) AS h FROM read_parquet($old, union_by_name = true)) c ON hash(s.{key}) = c.h",
                 {"f": staged, "old": old},
             ).fetchall()[0]
         if repeated[0] == 0 and clash[0] == 0:
             return Outcome([(stager.good_path, stager.good_rows)], stager.good_rows, 0)
         committed_ids = (
-            f"ANTI JOIN (SELECT {key} FROM read_parquet($old)) c USING ({key})" if old else ""
+            f"ANTI JOIN (SELECT {key} FROM read_parquet($old, union_by_name = true)) c USING ({key})"
+            if old
+            else ""
         )
         sql = (
             f"SELECT {names} FROM read_parquet($f, file_row_number = true) s {committed_ids} "

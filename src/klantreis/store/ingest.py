@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import IngestError, JourneyError, UsageError
+from .adopt import adoptable, check, stage_copies
 from .canonical import (
     LINE_COLUMN,
     MAP_COLUMN,
@@ -503,7 +504,15 @@ def _run(
             stager.close()
             with read_connection(ws.database_path) as con:
                 committed = committed_files(con, opts.table)
-            outcome, reasons = _run_direct(work, plan, stager, opts, data_dir, committed, started)
+            adopted: Outcome | None = _run_adopt(
+                work, plan, stager, opts, data_dir, committed, started
+            )
+            if adopted is not None:
+                outcome, reasons = adopted, list[ReasonCount]()
+            else:
+                outcome, reasons = _run_direct(
+                    work, plan, stager, opts, data_dir, committed, started
+                )
             ignored = plan.ignored_columns
         else:
             outcome, reasons = _run_batched(
@@ -526,6 +535,47 @@ def _run(
     return _publish(
         ws, sources, opts, ingest_id, formats, stager, outcome, reasons, notes, ignored, started
     )
+
+
+def _run_adopt(
+    work: duckdb.DuckDBPyConnection,
+    plan: DirectPlan,
+    stager: _Stager,
+    opts: IngestOptions,
+    data_dir: Path,
+    committed: list[str],
+    started: float,
+) -> Outcome | None:
+    """Keep clean canonical source files as they are (``adopt.py``); None: they do not
+    qualify, and the direct path rewrites them."""
+    if not all(
+        adoptable(f, table=opts.table, mapping=opts.mapping, timezone=opts.timezone, fmt=opts.fmt)
+        for f in plan.files
+    ):
+        return None
+    with _progress_bar(opts.progress, f"ingest {opts.table}: checking") as bar:
+        copies = stage_copies(plan.files, stager.staging)
+        result = check(work, copies, [str(data_dir / p) for p in committed])
+        _pause()
+        if not (result.ok or result.all_committed):
+            for c in copies:
+                c.unlink(missing_ok=True)
+            return None
+        done = sum(result.rows)
+        stager.good_rows = done
+        if bar is not None:
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            bar[0].update(bar[1], completed=done, rate=f"{rate:,.0f} rows/s")
+    if not result.ok:  # the same rows again: every row a duplicate, nothing to store
+        for c in copies:
+            c.unlink(missing_ok=True)
+        return Outcome([], 0, done)
+    kept = [(c, n) for c, n in zip(copies, result.rows, strict=True) if n]
+    for c, n in zip(copies, result.rows, strict=True):
+        if not n:
+            c.unlink(missing_ok=True)
+    sources = {c: str(f) for c, f in zip(copies, plan.files, strict=True)}
+    return Outcome(kept, done, 0, adopted={c: sources[c] for c, _ in kept})
 
 
 def _run_direct(
@@ -622,20 +672,21 @@ def _publish(
     status = "rejected" if opts.strict and stager.bad_rows else "committed"
     folder = data_dir / opts.table
     folder.mkdir(parents=True, exist_ok=True)
-    published: list[tuple[str, int, int]] = []  # (relative path, rows, bytes)
-    replaced_files: list[tuple[str, int, int]] = []
+    # (relative path, rows, bytes, the source of an adopted file)
+    published: list[tuple[str, int, int, str | None]] = []
+    replaced_files: list[tuple[str, int, int, str | None]] = []
     if status == "committed":
         for path, rows in outcome.new_files:
             dest = folder / f"part-{ingest_id:08d}-{secrets.token_hex(4)}.parquet"
             os.replace(path, dest)
-            published.append((dest.relative_to(data_dir).as_posix(), rows, dest.stat().st_size))
+            rel = dest.relative_to(data_dir).as_posix()
+            published.append((rel, rows, dest.stat().st_size, outcome.adopted.get(path)))
         for _old, new, rows in outcome.rewritten:
             if new is not None:
                 dest = folder / f"part-{ingest_id:08d}-{secrets.token_hex(4)}.parquet"
                 os.replace(new, dest)
-                replaced_files.append(
-                    (dest.relative_to(data_dir).as_posix(), rows, dest.stat().st_size)
-                )
+                rel = dest.relative_to(data_dir).as_posix()
+                replaced_files.append((rel, rows, dest.stat().st_size, None))
     _pause(_COMMIT_PAUSE_ENV)
     report = IngestReport(
         ingest_id=ingest_id,
@@ -651,16 +702,26 @@ def _publish(
         reasons=reasons,
         notes=notes,
         ignored_columns=ignored,
-        files=[p for p, _, _ in published],
+        files=[p for p, _, _, _ in published],
+        adopted=sum(1 for *_, src in published if src is not None),
         seconds=time.perf_counter() - started,
     )
     at = now_utc()
     with write_transaction(ws.database_path) as con:
         if status == "committed":
-            for rel, rows, size in [*published, *replaced_files]:
+            for rel, rows, size, src in [*published, *replaced_files]:
                 con.execute(
-                    "INSERT INTO data_files VALUES ($p, $t, $r, $b, $id, $at)",
-                    {"p": rel, "t": opts.table, "r": rows, "b": size, "id": ingest_id, "at": at},
+                    "INSERT INTO data_files (path, table_name, rows, bytes, ingest_id, "
+                    "committed_at, source_file) VALUES ($p, $t, $r, $b, $id, $at, $src)",
+                    {
+                        "p": rel,
+                        "t": opts.table,
+                        "r": rows,
+                        "b": size,
+                        "id": ingest_id,
+                        "at": at,
+                        "src": src,
+                    },
                 )
             for old_rel, _new, _rows in outcome.rewritten:
                 con.execute("DELETE FROM data_files WHERE path = $p", {"p": old_rel})

@@ -54,6 +54,8 @@ class IngestReport:
     notes: dict[str, int] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    #: how many of ``files`` are source files kept as they are (``store/adopt.py``)
+    adopted: int = 0
     seconds: float = 0.0
 
     @property
@@ -89,6 +91,11 @@ class IngestReport:
             lines.append(f"  replaced            {self.replaced:,} (same id, new attributes)")
         for note, n in sorted(self.notes.items()):
             lines.append(f"  skipped             {n:,} {note}")
+        if self.adopted:
+            lines.append(
+                f"  kept as it is       {self.adopted} clean canonical Parquet file(s), "
+                "not rewritten"
+            )
         if self.ignored_columns:
             lines.append(f"  ignored columns     {', '.join(self.ignored_columns)}")
         if self.reasons:

@@ -29,16 +29,18 @@ import duckdb
 import pyarrow.parquet as pq
 
 from ..errors import UsageError
+from .adopt import scan_sql
 from .database import (
     INDEX_DIR,
     STORE_TABLES,
+    adopted_files,
     committed_files,
     now_utc,
     read_connection,
     salt,
     write_transaction,
 )
-from .parquet import parquet_writer
+from .parquet import arrow_schema, parquet_writer
 from .report import ForgetReport
 
 __all__ = ["CUSTOMER_TABLES", "export_customer", "forget_customer", "subject_hash"]
@@ -113,6 +115,9 @@ def export_customer(ws: Any, customer_id: str) -> dict[str, Any]:
             t: [str(data_dir / p) for p in committed_files(con, t)]
             for t in (*CUSTOMER_TABLES, "accounts")
         }
+        adopted = {
+            str(data_dir / p): a for t in CUSTOMER_TABLES for p, a in adopted_files(con, t).items()
+        }
         if con is not None:
             quarantine = _rows(
                 con,
@@ -130,8 +135,8 @@ def export_customer(ws: Any, customer_id: str) -> dict[str, Any]:
             tables[t] = (
                 _rows(
                     work,
-                    "SELECT * FROM read_parquet($f) WHERE customer_id = $id",
-                    {"f": files[t], "id": cid},
+                    f"SELECT * FROM {scan_sql(t, files[t], adopted)} WHERE customer_id = $id",
+                    {"id": cid},
                 )
                 if files[t]
                 else []
@@ -177,6 +182,11 @@ def forget_customer(ws: Any, customer_id: str, *, command: str | None = None) ->
     with ws.write_lock(command=command):
         with read_connection(ws.database_path) as con:
             files = {t: committed_files(con, t) for t in CUSTOMER_TABLES}
+            adopted = {
+                str(data_dir / p): a
+                for t in CUSTOMER_TABLES
+                for p, a in adopted_files(con, t).items()
+            }
         removed: dict[str, int] = {}
         replace: list[tuple[str, str | None, int, int, str]] = []  # old, new, rows, bytes, table
         work = duckdb.connect()
@@ -187,7 +197,8 @@ def forget_customer(ws: Any, customer_id: str, *, command: str | None = None) ->
                 if not rels:
                     continue
                 hits = work.execute(
-                    "SELECT filename, count(*) FROM read_parquet($f, filename = true) "
+                    "SELECT filename, count(*) FROM read_parquet($f, filename = true, "
+                    "union_by_name = true) "
                     "WHERE customer_id = $id GROUP BY filename ORDER BY filename",
                     {"f": [str(data_dir / r) for r in rels], "id": cid},
                 ).fetchall()
@@ -195,10 +206,12 @@ def forget_customer(ws: Any, customer_id: str, *, command: str | None = None) ->
                     removed[t] += int(n)
                     old = Path(filename)
                     rel = old.relative_to(data_dir).as_posix()
-                    schema = pq.read_schema(old)
+                    # an adopted file becomes a canonical one, its provenance written out
+                    schema = arrow_schema(t) if filename in adopted else pq.read_schema(old)
                     reader = work.sql(
-                        "SELECT * FROM read_parquet($f) WHERE customer_id IS DISTINCT FROM $id",
-                        params={"f": filename, "id": cid},
+                        f"SELECT * FROM {scan_sql(t, [filename], adopted)} "
+                        "WHERE customer_id IS DISTINCT FROM $id",
+                        params={"id": cid},
                     ).to_arrow_reader(500_000)
                     dest = old.with_name(f"{old.stem}-e{secrets.token_hex(3)}.parquet")
                     rows = 0
@@ -234,7 +247,8 @@ def forget_customer(ws: Any, customer_id: str, *, command: str | None = None) ->
                 con.execute("DELETE FROM data_files WHERE path = $p", {"p": old_rel})
                 if new_rel is not None:
                     con.execute(
-                        "INSERT INTO data_files VALUES ($p, $t, $r, $b, $i, $at)",
+                        "INSERT INTO data_files (path, table_name, rows, bytes, ingest_id, "
+                        "committed_at) VALUES ($p, $t, $r, $b, $i, $at)",
                         {
                             "p": new_rel,
                             "t": t,

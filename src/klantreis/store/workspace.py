@@ -25,6 +25,7 @@ from ..model import Journey, load_journey, load_template, save_journey
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .database import Adopted
     from .mapping import ColumnMapping
     from .report import ForgetReport, IngestReport
 
@@ -33,10 +34,29 @@ IngestSource: TypeAlias = "str | Path | pd.DataFrame | Sequence[str | Path | pd.
 #: A column mapping: a ColumnMapping, a dict canonical -> source column, or a YAML file path.
 MappingLike: TypeAlias = "ColumnMapping | Mapping[str, str] | str | Path | None"
 
-__all__ = ["CONFIG_FILE", "Workspace", "find_workspace", "init_workspace", "open_workspace"]
+__all__ = [
+    "CONFIG_FILE",
+    "DataFiles",
+    "Workspace",
+    "find_workspace",
+    "init_workspace",
+    "open_workspace",
+]
 
 CONFIG_FILE = "klantreis.yaml"
 ENV_VAR = "KLANTREIS_WORKSPACE"
+
+
+class DataFiles(list[Path]):
+    """The committed files of a table (a list of paths), knowing which of them are adopted
+    source files (``store/adopt.py``): ``adopted`` maps ``str(path)`` to where the rows come
+    from. Read them with ``adopt.scan_sql``, which fills the provenance columns they lack."""
+
+    adopted: dict[str, Adopted]
+
+    def __init__(self, paths: Any = ()) -> None:
+        super().__init__(paths)
+        self.adopted = {}
 
 
 class Workspace:
@@ -144,20 +164,23 @@ class Workspace:
         """The committed Parquet files of a canonical table (events, responses, customers,
         accounts); an empty list is an empty table. Files a killed writer left are never listed.
         """
-        from .database import canonical_table, committed_files, read_connection
-
-        canonical_table(table)
-        with read_connection(self.database_path) as con:
-            return [self.data_dir / p for p in committed_files(con, table)]
+        return self.data_files_by_table([table])[table]
 
     def data_files_by_table(self, tables: Sequence[str]) -> dict[str, list[Path]]:
         """``data_files`` of several tables, read from the registry with one connection."""
-        from .database import canonical_table, committed_files, read_connection
+        from .database import adopted_files, canonical_table, committed_files, read_connection
 
         for table in tables:
             canonical_table(table)
+        out: dict[str, list[Path]] = {}
         with read_connection(self.database_path) as con:
-            return {t: [self.data_dir / p for p in committed_files(con, t)] for t in tables}
+            for t in tables:
+                files = DataFiles(self.data_dir / p for p in committed_files(con, t))
+                files.adopted = {
+                    str(self.data_dir / p): a for p, a in adopted_files(con, t).items()
+                }
+                out[t] = files
+        return out
 
     def write_lock(self, *, command: str | None = None) -> AbstractContextManager[bool]:
         """Hold the workspace's write lock (raises WorkspaceLocked naming the holder)."""
