@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import Request
+from fastapi import Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -38,6 +38,10 @@ __all__ = [
 Sort = Literal[
     "priority", "title", "owner", "status", "touchpoint", "stage", "updated_at", "created_at"
 ]
+
+
+#: a board item id as SQLite stores it (larger numbers are refused with 422, not a crash)
+ItemId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class BoardItem(BaseModel):
@@ -122,12 +126,12 @@ async def board_add_api(request: Request, journey_id: str, body: BoardItem) -> d
     )
 
 
-async def board_update_api(request: Request, item_id: int, body: BoardChange) -> dict[str, Any]:
+async def board_update_api(request: Request, item_id: ItemId, body: BoardChange) -> dict[str, Any]:
     """Change an item (owner, status, root cause, actions, impact, ...)."""
     return update_item(web(request).db, item_id, body.model_dump(exclude_unset=True))
 
 
-async def board_delete_api(request: Request, item_id: int) -> dict[str, Any]:
+async def board_delete_api(request: Request, item_id: ItemId) -> dict[str, Any]:
     """Delete an item."""
     delete_item(web(request).db, item_id)
     return {"deleted": item_id}
@@ -148,7 +152,7 @@ async def board_add_form(request: Request, journey_id: str) -> Response:
     return RedirectResponse(f"/journeys/{journey_id}/board", status_code=303)
 
 
-async def board_update_form(request: Request, journey_id: str, item_id: int) -> Response:
+async def board_update_form(request: Request, journey_id: str, item_id: ItemId) -> Response:
     form = await form_data(request)
     if get_item(web(request).db, item_id)["journey_id"] != journey_id:
         from ...errors import NotFound
