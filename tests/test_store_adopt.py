@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 import klantreis
@@ -97,6 +98,15 @@ def test_a_clean_file_is_kept_as_it_is_and_reads_as_the_rewrite_would(
     events = klantreis.engine.open_source(ws).events
     lines = events.filter(events.event_id == "e999").source_line.execute().tolist()
     assert lines == [N]
+
+
+def test_without_statistics_the_rows_are_read(tmp_path: Path, clean: Path) -> None:
+    bare = tmp_path / "no-stats.parquet"
+    pq.write_table(pq.read_table(clean), bare, write_statistics=False)
+    assert not adopt._clean_by_statistics(bare) and adopt._clean_by_statistics(clean)
+    ws = init_workspace(tmp_path / "ws")
+    report = ws.ingest_events(bare, progress=False)
+    assert (report.accepted, report.adopted) == (N, 1)  # the scan proved it instead
 
 
 def test_the_same_file_again_adds_nothing(tmp_path: Path, clean: Path) -> None:
