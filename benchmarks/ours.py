@@ -10,6 +10,7 @@ analysis time on a prepared workspace.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import time
 from pathlib import Path
@@ -87,8 +88,9 @@ def _ingest(spec: dict[str, Any]) -> dict[str, Any]:
     import klantreis
     import klantreis.store.ingest  # imports are not timed
 
+    os.environ.update(spec.get("env") or {})  # this worker process only
     base = Path(spec["scratch"])
-    times, accepted = [], []
+    times, accepted, adopted = [], [], []
     for k in range(int(spec["runs"])):
         root = base / f"ingest-{k}"
         shutil.rmtree(root, ignore_errors=True)
@@ -97,8 +99,9 @@ def _ingest(spec: dict[str, Any]) -> dict[str, Any]:
         report = ws.ingest_events(spec["source"], progress=False)
         times.append(time.perf_counter() - t0)
         accepted.append(report.accepted)
+        adopted.append(report.adopted)
         shutil.rmtree(root, ignore_errors=True)
-    return {"times": times, "accepted": accepted}
+    return {"times": times, "accepted": accepted, "adopted": adopted}
 
 
 def _prepare(spec: dict[str, Any]) -> dict[str, Any]:
