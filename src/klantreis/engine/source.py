@@ -247,8 +247,26 @@ def open_source(data: Any, *, engine: str = "duckdb") -> Source:
 
 
 def read_table(con: BaseBackend, name: str, files: list[Path]) -> ir.Table:
-    """THE read of one canonical table's committed files; every workspace source reads here."""
-    return con.read_parquet([str(p) for p in files]) if files else _empty(con, TABLES[name])
+    """THE read of one canonical table's committed files; every workspace source reads here.
+
+    Adopted files (source files kept as they are, ``store/adopt.py``) lack the provenance
+    columns: on DuckDB the store's ``scan_sql`` fills them in; Spark merges the schemas, so
+    they read as NULL there (no analysis uses them).
+    """
+    if not files:
+        return _empty(con, TABLES[name])
+    paths = [str(p) for p in files]
+    adopted = getattr(files, "adopted", None)
+    if not adopted:
+        return con.read_parquet(paths)
+    if backend_kind(con) == "duckdb":
+        from ..store.adopt import scan_sql
+
+        # a view, as Ibis' own read_parquet makes (its con.sql fails on this DuckDB version)
+        view = f"klantreis_{name}_{abs(hash(tuple(paths))):x}"
+        con.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {scan_sql(name, paths, adopted)}")
+        return con.table(view)
+    return con.read_parquet(paths, mergeSchema="true")
 
 
 def _open_table(con: BaseBackend, name: str, files: dict[str, list[Path]] | None) -> ir.Table:
@@ -273,7 +291,7 @@ _RACY_NS = 2_500_000_000
 
 def _registered(ws: Workspace) -> dict[str, list[Path]]:
     by_table = ws.data_files_by_table(list(TABLES))  # one registry read for all tables
-    return {t: [Path(p) for p in by_table[t]] for t in TABLES}
+    return {t: by_table[t] for t in TABLES}  # DataFiles: they know which files are adopted
 
 
 def _registry_stamp(ws: Workspace) -> tuple[Any, ...] | None:
