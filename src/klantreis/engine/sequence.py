@@ -368,12 +368,6 @@ def _write(files: list[Path], out: Path) -> None:
             "unnest($o::BIGINT[]) AS offset_",
             {"f": names, "o": offsets[:-1]},
         )
-        con.execute(
-            "CREATE TEMP TABLE cdict AS SELECT customer_id, "
-            "(row_number() OVER (ORDER BY customer_id) - 1)::INTEGER AS code "
-            "FROM (SELECT DISTINCT customer_id FROM read_parquet($f, union_by_name = true))",
-            {"f": names},
-        )
         both = con.execute(
             "SELECT list(DISTINCT event ORDER BY event), "
             "list(DISTINCT channel ORDER BY channel) FILTER (channel IS NOT NULL) "
@@ -393,28 +387,33 @@ def _write(files: list[Path], out: Path) -> None:
             "(generate_subscripts($c::VARCHAR[], 1) - 1)::SMALLINT AS chcode",
             {"c": channels},
         )
-        con.execute("COPY cdict TO $p (FORMAT parquet)", {"p": str(out / "customers.parquet")})
         n = int(offsets[-1])
-        n_customers = int(con.execute("SELECT count(*) FROM cdict").fetchall()[0][0])
         dtypes = {**_COLUMNS, _VALUE: np.float64, _ORIGIN: np.int64}
         # appended with write(), not through a memory map: written pages of a map count as the
         # process's memory (at 100M events the map's 4 GB came on top of DuckDB's sort)
         writers = {name: _npy_writer(out / f"{name}.npy", dt, n) for name, dt in dtypes.items()}
+        # one sort, by the customer id itself: a customer's code is the rank of its id, numbered
+        # as the sorted stream passes (one sort instead of a DISTINCT, a numbering sort and a
+        # join: 0.4–0.6 s less at 10M events)
         reader = con.sql(
-            "SELECT c.code AS cust, epoch_us(e.timestamp) AS ts, "
+            "SELECT e.customer_id AS customer_id, epoch_us(e.timestamp) AS ts, "
             # whole seconds exactly as the SQL path computes them (linking.at_level)
             "CAST(epoch(e.timestamp) AS BIGINT) AS t_s, d.ecode AS event, "
             "coalesce(h.chcode, -1::SMALLINT) AS channel, e.value AS value, "
             "f.offset_ + e.file_row_number AS origin "
-            "FROM ev e JOIN cdict c USING (customer_id) JOIN edict d USING (event) "
+            "FROM ev e JOIN edict d USING (event) "
             "JOIN fdict f USING (filename) LEFT JOIN chdict h ON e.channel = h.channel "
-            "ORDER BY c.code, e.timestamp, e.event_id"
+            "ORDER BY e.customer_id, e.timestamp, e.event_id"
         ).to_arrow_reader(1_000_000)
         at = 0
+        numbering = _Numbering()
         try:
             for batch in reader:
+                columns = {"cust": numbering.codes(batch.column("customer_id"))}
                 for name, fh in writers.items():
-                    column = batch.column(name).to_numpy(zero_copy_only=False)
+                    column = columns.get(name)
+                    if column is None:
+                        column = batch.column(name).to_numpy(zero_copy_only=False)
                     fh.write(np.ascontiguousarray(column, dtype=dtypes[name]).tobytes())
                 at += batch.num_rows
         finally:
@@ -422,6 +421,7 @@ def _write(files: list[Path], out: Path) -> None:
                 fh.close()
         if at != n:
             raise RuntimeError(f"sequence index: wrote {at} of {n} events")
+        n_customers = numbering.write(out / "customers.parquet")
         data_dir = out.parent.parent
         meta = {
             "version": VERSION,
@@ -435,6 +435,48 @@ def _write(files: list[Path], out: Path) -> None:
         (out / "meta.json").write_text(json.dumps(meta))
     finally:
         con.close()
+
+
+class _Numbering:
+    """Customer codes for a stream sorted by customer id: 0 for the first id, +1 at each new
+    id; the ids in code order become the index's ``customers.parquet`` (customer_id, code)."""
+
+    def __init__(self) -> None:
+        self.last: Any = None  # the id the previous batch ended with
+        self.next = 0
+        self.ids: list[Any] = []
+
+    def codes(self, ids: Any) -> np.ndarray:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        n = len(ids)
+        new = np.ones(n, dtype=bool)
+        if n > 1:
+            later, earlier = ids.slice(1), ids.slice(0, n - 1)
+            new[1:] = pc.not_equal(later, earlier).to_numpy(zero_copy_only=False)
+        if n and self.last is not None:
+            new[0] = ids[0].as_py() != self.last
+        codes = self.next - 1 + np.cumsum(new, dtype=np.int64)
+        if n:
+            self.ids.append(ids.filter(pa.array(new)))
+            self.last = ids[n - 1].as_py()
+            self.next = int(codes[-1]) + 1
+        return codes.astype(np.int32)
+
+    def write(self, path: Path) -> int:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        ids = pa.concat_arrays([a.cast(pa.string()) for a in self.ids]) if self.ids else []
+        table = pa.table(
+            {
+                "customer_id": pa.array(ids, pa.string()),
+                "code": pa.array(np.arange(self.next, dtype=np.int32)),
+            }
+        )
+        pq.write_table(table, path)
+        return self.next
 
 
 def _build_memory(settings: dict[str, Any]) -> str:
