@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import klantreis
+from klantreis.engine.source import open_source
 from klantreis.store import adopt
 from klantreis.store.adopt import adoptable, scan_sql
 from klantreis.store.mapping import ColumnMapping
@@ -95,7 +96,7 @@ def test_a_clean_file_is_kept_as_it_is_and_reads_as_the_rewrite_would(
             a = klantreis.analyze(ws, analysis, **opts).frame
             b = klantreis.analyze(other, analysis, **opts).frame
             pd.testing.assert_frame_equal(a, b)
-    events = klantreis.engine.open_source(ws).events
+    events = open_source(ws).events
     lines = events.filter(events.event_id == "e999").source_line.execute().tolist()
     assert lines == [N]
 
@@ -244,3 +245,19 @@ def test_sigkill_while_adopting_then_rerun(tmp_path: Path, clean: Path) -> None:
     assert sorted((ws.data_dir / "events").glob("*.parquet")) == list(ws.data_files("events"))
     assert not staging.exists() or not any(staging.iterdir())
     assert len(_stored(ws)) == N
+
+
+@pytest.mark.spark
+def test_spark_reads_adopted_files_with_their_provenance(tmp_path: Path, clean: Path) -> None:
+    if os.environ.get("KLANTREIS_SKIP_SPARK") == "1":
+        pytest.skip("KLANTREIS_SKIP_SPARK=1")
+    ws = init_workspace(tmp_path / "ws")
+    ws.ingest_events(clean, progress=False)
+    ws.ingest_events(_clean(tmp_path / "overlap.parquet", 500, 1500), progress=False)
+    assert len(ws.data_files("events").adopted) == 1  # one adopted file, one canonical
+    events = open_source(ws, engine="spark").events
+    columns = ["event_id", "customer_id", "timestamp", "source_file", "source_line", "ingest_id"]
+    spark = events.select(*columns).to_pandas().sort_values("event_id").reset_index(drop=True)
+    duck = _stored(ws)[columns]
+    pd.testing.assert_frame_equal(spark, duck, check_dtype=False)
+    assert spark.set_index("event_id").loc["e41", "source_line"] == 42

@@ -250,8 +250,9 @@ def read_table(con: BaseBackend, name: str, files: list[Path]) -> ir.Table:
     """THE read of one canonical table's committed files; every workspace source reads here.
 
     Adopted files (source files kept as they are, ``store/adopt.py``) lack the provenance
-    columns: on DuckDB the store's ``scan_sql`` fills them in; Spark merges the schemas, so
-    they read as NULL there (no analysis uses them).
+    columns, which are filled in the same way on both engines: ``source_file`` and ``ingest_id``
+    from the registry, ``source_line`` from the row's position in the file (on DuckDB by the
+    store's ``scan_sql``, on Spark by ``_spark_adopted``).
     """
     if not files:
         return _empty(con, TABLES[name])
@@ -266,7 +267,36 @@ def read_table(con: BaseBackend, name: str, files: list[Path]) -> ir.Table:
         view = f"klantreis_{name}_{abs(hash(tuple(paths))):x}"
         con.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {scan_sql(name, paths, adopted)}")
         return con.table(view)
-    return con.read_parquet(paths, mergeSchema="true")
+    return _spark_adopted(con, name, paths, adopted)
+
+
+def _spark_adopted(con: BaseBackend, name: str, paths: list[str], adopted: Any) -> ir.Table:
+    """Spark: each adopted file read on its own with its provenance as columns (the row's
+    position is ``_metadata.row_index``), unioned by name with the canonical files."""
+    from pyspark.sql import functions as F
+
+    session = con._session
+    columns = [c.name for c in TABLES[name].columns]
+    parts = []
+    canonical = [p for p in paths if p not in adopted]
+    if canonical:
+        parts.append(session.read.parquet(*canonical).select(*columns))
+    for p in paths:
+        if p in adopted:
+            df = session.read.parquet(p)
+            df = df.select(
+                *[c for c in columns if c in df.columns],
+                F.lit(adopted[p].source_file).alias("source_file"),
+                (F.col("_metadata.row_index") + F.lit(1)).cast("long").alias("source_line"),
+                F.lit(int(adopted[p].ingest_id)).cast("long").alias("ingest_id"),
+            )
+            parts.append(df.select(*columns))
+    union = parts[0]
+    for part in parts[1:]:
+        union = union.unionByName(part)
+    view = f"klantreis_{name}_{abs(hash(tuple(paths))):x}"
+    union.createOrReplaceTempView(view)
+    return con.table(view)
 
 
 def _open_table(con: BaseBackend, name: str, files: dict[str, list[Path]] | None) -> ir.Table:
