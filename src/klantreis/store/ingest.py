@@ -548,16 +548,23 @@ def _run_adopt(
 ) -> Outcome | None:
     """Keep clean canonical source files as they are (``adopt.py``); None: they do not
     qualify, and the direct path rewrites them."""
-    if not all(
-        adoptable(f, table=opts.table, mapping=opts.mapping, timezone=opts.timezone, fmt=opts.fmt)
-        for f in plan.files
-    ):
+
+    def qualify(files: list[Path]) -> bool:
+        return all(
+            adoptable(f, table=opts.table, mapping=opts.mapping, timezone=opts.timezone, fmt=None)
+            for f in files
+        )
+
+    if opts.fmt not in (None, "parquet") or not qualify(plan.files):
         return None
     with _progress_bar(opts.progress, f"ingest {opts.table}: checking") as bar:
         copies = stage_copies(plan.files, stager.staging)
-        result = check(work, copies, [str(data_dir / p) for p in committed])
+        # the copies are what would be stored: their schema again (a source may change meanwhile)
+        result = (
+            check(work, copies, [str(data_dir / p) for p in committed]) if qualify(copies) else None
+        )
         _pause()
-        if not (result.ok or result.all_committed):
+        if result is None or not (result.ok or result.all_committed):
             for c in copies:
                 c.unlink(missing_ok=True)
             return None
