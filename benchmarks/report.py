@@ -231,6 +231,26 @@ def _size_section(r: dict[str, Any]) -> list[str]:
         ],
         rows,
     )
+    if events >= 90_000_000:  # the 100M targets: every analysis finishes within 8 GiB
+        peaks = [e.get("peak_rss_mib") for e in r.get("analyses", {}).values()]
+        peaks += [e.get("peak_rss_mib") for e in r.get("cli", {}).values()]
+        known = [p for p in peaks if p is not None]
+        finished = all("median" in e for e in r.get("analyses", {}).values())
+        if known:
+            lines += [
+                "",
+                f"At this size every analysis must finish within 8 GiB: the largest peak RSS of "
+                f"an analysis (Python API or CLI) is {_mib(max(known))} MiB, "
+                f"{'every analysis finished' if finished else 'NOT every analysis finished'}: "
+                f"{_verdict(finished and max(known) <= 8 * 1024)}.",
+            ]
+        ingest = r.get("ingest", {}).get("parquet", {}).get("peak_rss_mib")
+        if ingest is not None:
+            lines += [
+                "",
+                f"Ingest of {events:,} events within 4 GiB (issue 3): peak RSS "
+                f"{_mib(ingest)} MiB, {_verdict(ingest <= 4 * 1024)}.",
+            ]
     lines += ["", "### End to end from the same Parquet file", ""]
     lines.append(
         "klantreis: Parquet ingest (median) + building the sequence index (once per data "
@@ -272,8 +292,8 @@ def _size_section(r: dict[str, Any]) -> list[str]:
                 name,
                 _s(e["median"]),
                 _mib(e["peak_rss_mib"]),
-                f"≤ {CLI_TARGET_S} s",
-                _verdict(e["median"] <= CLI_TARGET_S),
+                f"≤ {CLI_TARGET_S} s (10M)",
+                _verdict(e["median"] <= CLI_TARGET_S if at_target else None),
             ]
         )
     lines += _table(["analysis", "median s", "peak RSS MiB", "target", ""], rows)
