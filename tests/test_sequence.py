@@ -246,3 +246,39 @@ def test_customer_numbering_carries_across_batches(tmp_path) -> None:
     table = pq.read_table(tmp_path / "customers.parquet")
     assert table.column("customer_id").to_pylist() == ["a", "b", "c", "d", "e"]
     assert table.column("code").to_pylist() == [0, 1, 2, 3, 4]
+
+
+def test_the_link_column_equals_the_sql_linking_of_every_event(
+    ws: klantreis.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only events a property rule may match go through the SQL linking with properties; the
+    others link by (event, channel). Glob and regex patterns, a channel condition and rules
+    without properties mixed: the column equals linking every event in SQL."""
+    import numpy as np
+
+    from klantreis.engine import sequence
+    from klantreis.engine.sequence import index_for
+    from klantreis.model import MatchRule
+
+    monkeypatch.setenv("KLANTREIS_SEQUENCE_INDEX", "always")
+    source = open_source(ws)
+    index = index_for(source)
+    assert index is not None
+    journey = ws.journey().model_copy(deep=True)
+    tps = journey.touchpoints
+    tps[0].match = [
+        MatchRule(event_glob="page_view*", properties={"page_type": "product"}),
+        *tps[0].match,
+    ]
+    tps[1].match = [
+        MatchRule(event_regex="email_.*", channel="email", properties={"campaign_type": ["newsletter"]}),
+        MatchRule(event="search"),
+    ]  # fmt: skip
+    assert sequence._property_candidates(source, journey, list(index.events))
+    hybrid = np.array(index.touchpoint_codes(source, journey))
+    for f in index.path.glob("link-*.npy"):
+        f.unlink()
+    monkeypatch.setattr(sequence, "_property_candidates", lambda *a: None)  # all through SQL
+    full = np.array(index.touchpoint_codes(source, journey))
+    assert np.array_equal(hybrid, full)
+    assert (full == 0).any() and (full == 1).any() and (full == -1).any()

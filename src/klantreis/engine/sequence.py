@@ -211,6 +211,10 @@ class SequenceIndex:
         return np.load(path, mmap_mode="r")
 
     def _write_link(self, source: Source, journey: Journey, path: Path) -> None:
+        """Only the events a property rule may match go through the SQL linking with their
+        properties (decoding the property maps is most of its time); every other event links
+        by its (event, channel) pair (``link_pairs``), which is then the same answer: a rule
+        whose event pattern fails cannot match, whatever the properties."""
         import ibis
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -219,9 +223,20 @@ class SequenceIndex:
 
         data_dir = self.path.parent.parent
         ids = pa.array([tp.id for tp in journey.touchpoints], pa.string())
-        scattered = np.full(int(self.meta["events_count"]), -1, dtype=np.int16)
-        for rel, offset in zip(self.meta["files"], self.meta["offsets"], strict=False):
+        tp_names = [tp.id for tp in journey.touchpoints]
+        events: list[str | None] = list(self.events)
+        candidates = _property_candidates(source, journey, events)
+        n_ch = len(self.channels) + 1
+        if candidates is not None and len(events) * n_ch > 2_000_000:
+            candidates = None  # too many pairs for a table: every event through the SQL
+        not_linked = -2  # in file order: a row the SQL did not link (not a candidate)
+        fill = -1 if candidates is None else not_linked
+        scattered = np.full(int(self.meta["events_count"]), fill, dtype=np.int16)
+        files = zip(self.meta["files"], self.meta["offsets"], strict=False)
+        for rel, offset in files if candidates != [] else []:
             table = source.con.read_parquet(str(data_dir / rel), file_row_number=True)
+            if candidates is not None:
+                table = table.filter(table.event.isin(candidates))
             linked = link(table, journey)
             # streamed (at 100M events the whole column takes gigabytes); by DuckDB's own reader:
             # Ibis' to_pyarrow_batches calls a method this DuckDB no longer has
@@ -234,8 +249,19 @@ class SequenceIndex:
         origin = np.load(self.path / f"{_ORIGIN}.npy", mmap_mode="r")
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
         in_order = np.empty(len(origin), dtype=np.int16)
-        for a in range(0, len(origin), 10_000_000):  # origin read in slices, not kept resident
-            in_order[a : a + 10_000_000] = scattered[origin[a : a + 10_000_000]]
+        lut = None
+        if candidates is not None:
+            channels = list(self.channels)
+            lut = link_pairs(source, journey, events, channels, tp_names).astype(np.int16)
+        step = 10_000_000
+        for a in range(0, len(origin), step):  # read in slices, not kept resident
+            part = scattered[origin[a : a + step]]
+            if lut is not None:
+                rest = part == not_linked
+                pair = np.asarray(self.event[a : a + step][rest], dtype=np.int64) * n_ch
+                pair += np.asarray(self.channel[a : a + step][rest], dtype=np.int64) + 1
+                part[rest] = lut[pair]
+            in_order[a : a + step] = part
         np.save(tmp, in_order)
         Path(f"{tmp}.npy").replace(path)
 
@@ -558,6 +584,36 @@ class Nodes:
         out = np.ones(len(self.cust), dtype=bool)
         out[1:] = self.cust[1:] != self.cust[:-1]
         return out
+
+
+def _property_candidates(
+    source: Source, journey: Journey, events: list[str | None]
+) -> list[str] | None:
+    """The event names a rule with a property condition may match (its event pattern alone,
+    evaluated by the SQL linking's own condition); None: such a rule names no event, so any
+    event may match."""
+    import ibis
+
+    from ..model import MatchRule
+    from .linking import rule_condition
+
+    patterns = []
+    for tp in journey.touchpoints:
+        for rule in tp.match:
+            if rule.properties:
+                if rule.event_pattern() is None:
+                    return None
+                only = {k: v for k, v in rule.model_dump().items() if k.startswith("event")}
+                patterns.append(MatchRule(**only))
+    names = [e for e in events if e is not None]
+    if not patterns or not names:
+        return []
+    table = ibis.memtable({"event": names}, schema={"event": "string"})
+    cond = rule_condition(table, patterns[0])
+    for rule in patterns[1:]:
+        cond = cond | rule_condition(table, rule)
+    hit = source.con.to_pyarrow(table.filter(cond).select("event"))
+    return sorted(hit.column("event").to_pylist())
 
 
 def _has_property_rules(journey: Journey | None) -> bool:
