@@ -249,19 +249,18 @@ class SequenceIndex:
         origin = np.load(self.path / f"{_ORIGIN}.npy", mmap_mode="r")
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
         in_order = np.empty(len(origin), dtype=np.int16)
-        lut = None
         if candidates is not None:
+            from .kernels.common import link_in_order
+
             channels = list(self.channels)
             lut = link_pairs(source, journey, events, channels, tp_names).astype(np.int16)
-        step = 10_000_000
-        for a in range(0, len(origin), step):  # read in slices, not kept resident
-            part = scattered[origin[a : a + step]]
-            if lut is not None:
-                rest = part == not_linked
-                pair = np.asarray(self.event[a : a + step][rest], dtype=np.int64) * n_ch
-                pair += np.asarray(self.channel[a : a + step][rest], dtype=np.int64) + 1
-                part[rest] = lut[pair]
-            in_order[a : a + step] = part
+            link_in_order(
+                scattered, origin, self.event, self.channel, lut, n_ch, not_linked, in_order
+            )
+        else:
+            step = 10_000_000
+            for a in range(0, len(origin), step):  # origin read in slices, not kept resident
+                in_order[a : a + step] = scattered[origin[a : a + step]]
         np.save(tmp, in_order)
         Path(f"{tmp}.npy").replace(path)
 

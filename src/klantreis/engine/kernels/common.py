@@ -11,7 +11,7 @@ import numpy as np
 
 from .jit import njit
 
-__all__ = ["customer_chunks", "on_threads", "quantile_inplace"]
+__all__ = ["customer_chunks", "link_in_order", "on_threads", "quantile_inplace"]
 
 
 @njit(cache=True, nogil=True)
@@ -88,3 +88,24 @@ def on_threads(fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
         return [fn(x) for x in work]
     with ThreadPoolExecutor(max_workers=len(work), thread_name_prefix="klantreis-kernel") as pool:
         return list(pool.map(fn, work))
+
+
+@njit(cache=True, nogil=True)
+def link_in_order(  # pragma: no cover - compiled
+    scattered: np.ndarray,
+    origin: np.ndarray,
+    event: np.ndarray,
+    channel: np.ndarray,
+    lut: np.ndarray,
+    n_channels: int,
+    not_linked: int,
+    out: np.ndarray,
+) -> None:
+    """The link column in sequence order (``SequenceIndex._write_link``): each event's code
+    from the SQL linking (``scattered``, in file order, at its ``origin``) or, where that did
+    not link it (``not_linked``), from its (event, channel) pair's entry in ``lut``."""
+    for i in range(out.shape[0]):
+        v = scattered[origin[i]]
+        if v == not_linked:
+            v = lut[event[i] * n_channels + channel[i] + 1]
+        out[i] = v
