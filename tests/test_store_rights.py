@@ -135,3 +135,42 @@ def test_forget_the_only_customer_of_a_file_unregisters_it(workspace, tmp_path):
     assert report.rows_removed["events"] == 1
     assert workspace.data_files("events") == []
     assert list((workspace.data_dir / "events").glob("*.parquet")) == []
+
+
+def test_export_keeps_every_pair_of_a_map_with_a_repeated_key(workspace, tmp_path):
+    """A Parquet source may hold a map with a key twice; DuckDB will not hand such a map to
+    Python, so the export reads its entries: both pairs kept, other maps as objects."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 3
+    src = tmp_path / "dup.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "event_id": ["e0", "e1", "e2"],
+                "customer_id": ["c", "c", "d"],
+                "account_id": pa.array([None] * n, pa.string()),
+                "contact_id": pa.array([None] * n, pa.string()),
+                "session_id": ["s"] * n,
+                "timestamp": pa.array(
+                    [dt.datetime(2024, 1, 1, 0, 0, i) for i in range(n)], pa.timestamp("us")
+                ),
+                "event": ["a", "b", "c"],
+                "channel": ["web"] * n,
+                "value": pa.array([None] * n, pa.float64()),
+                "properties": pa.array(
+                    [[("k", "1"), ("k", "2")], [("p", "v")], []],
+                    type=pa.map_(pa.string(), pa.string()),
+                ),
+            }
+        ),
+        src,
+    )
+    workspace.ingest_events(src, progress=False)
+    held = workspace.export_customer("c")["tables"]["events"]
+    assert [r["properties"] for r in held] == [[["k", "1"], ["k", "2"]], {"p": "v"}]
+    assert [r["properties"] for r in workspace.export_customer("d")["tables"]["events"]] == [{}]
+    json.dumps(held)  # JSON-ready

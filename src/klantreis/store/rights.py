@@ -99,8 +99,26 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> l
         for k, v in rec.items():
             if isinstance(v, list) and v and isinstance(v[0], tuple):  # MAP as pairs
                 rec[k] = dict(v)
+            elif isinstance(v, list) and v and isinstance(v[0], dict) and set(v[0]) == _ENTRY:
+                pairs = [(e["key"], e["value"]) for e in v]  # MAP as entries (_map_entries)
+                keys = [key for key, _ in pairs]
+                # a key given twice in the source: every pair kept, as pairs (nothing lost)
+                rec[k] = dict(pairs) if len(set(keys)) == len(keys) else [list(p) for p in pairs]
+            elif v == [] and k in _MAPS.values():  # an empty map's entries
+                rec[k] = {}
         out.append(_jsonable(rec))
     return out
+
+
+_ENTRY = {"key", "value"}
+#: The MAP column of each customer table: exported as its entries, because DuckDB refuses to
+#: hand a map with a repeated key (which a Parquet source can hold) to Python.
+_MAPS = {"events": "properties", "customers": "attributes", "accounts": "attributes"}
+
+
+def _map_entries(table: str) -> str:
+    column = _MAPS.get(table)
+    return f" REPLACE (map_entries({column}) AS {column})" if column else ""
 
 
 def export_customer(ws: Any, customer_id: str) -> dict[str, Any]:
@@ -135,7 +153,8 @@ def export_customer(ws: Any, customer_id: str) -> dict[str, Any]:
             tables[t] = (
                 _rows(
                     work,
-                    f"SELECT * FROM {scan_sql(t, files[t], adopted)} WHERE customer_id = $id",
+                    f"SELECT *{_map_entries(t)} FROM {scan_sql(t, files[t], adopted)} "
+                    "WHERE customer_id = $id",
                     {"id": cid},
                 )
                 if files[t]
@@ -152,7 +171,8 @@ def export_customer(ws: Any, customer_id: str) -> dict[str, Any]:
         tables["accounts"] = (
             _rows(
                 work,
-                "SELECT * FROM read_parquet($f) WHERE list_contains($a, account_id)",
+                f"SELECT *{_map_entries('accounts')} FROM read_parquet($f) "
+                "WHERE list_contains($a, account_id)",
                 {"f": files["accounts"], "a": accounts},
             )
             if files["accounts"] and accounts
