@@ -39,6 +39,15 @@ def _clean(path: Path, lo: int = 0, hi: int = N) -> Path:
     return path
 
 
+def _variant(clean: Path, path: Path, select: str) -> Path:
+    """The clean file rewritten with ``SELECT {select} FROM`` it."""
+    duckdb.execute(
+        f"COPY (SELECT {select} FROM read_parquet($src)) TO $f (FORMAT parquet)",
+        {"src": str(clean), "f": str(path)},
+    )
+    return path
+
+
 def _stored(ws: klantreis.Workspace) -> pd.DataFrame:
     """The committed events as every reader sees them (provenance filled for adopted files)."""
     files = ws.data_files("events")
@@ -148,21 +157,20 @@ def test_an_overlapping_file_is_rewritten_without_its_duplicates(
 def test_files_that_need_a_change_are_rewritten(tmp_path: Path, clean: Path) -> None:
     """Each case would store other values than the file holds: the direct path runs."""
     ws = init_workspace(tmp_path / "ws")
-    empty = tmp_path / "empty-channel.parquet"
-    duckdb.execute(
-        "COPY (SELECT * REPLACE (CASE WHEN event_id = 'e3' THEN '' ELSE channel END AS channel) "
-        "FROM read_parquet($src)) TO $f (FORMAT parquet)",
-        {"src": str(clean), "f": str(empty)},
+    empty = _variant(
+        clean,
+        tmp_path / "empty-channel.parquet",
+        "* REPLACE (CASE WHEN event_id = 'e3' THEN '' ELSE channel END AS channel)",
     )
     report = ws.ingest_events(empty, progress=False)
     assert (report.accepted, report.adopted) == (N, 0)
     assert pd.isna(_stored(ws).set_index("event_id").loc["e3", "channel"])  # '' stored as NULL
 
-    bad = tmp_path / "bad.parquet"
-    duckdb.execute(
-        "COPY (SELECT * REPLACE ('x' || event_id AS event_id, CASE WHEN event_id = 'e5' THEN NULL "
-        "ELSE customer_id END AS customer_id) FROM read_parquet($src)) TO $f (FORMAT parquet)",
-        {"src": str(clean), "f": str(bad)},
+    bad = _variant(
+        clean,
+        tmp_path / "bad.parquet",
+        "* REPLACE ('x' || event_id AS event_id, "
+        "CASE WHEN event_id = 'e5' THEN NULL ELSE customer_id END AS customer_id)",
     )
     report = ws.ingest_events(bad, progress=False)
     assert (report.accepted, report.quarantined, report.adopted) == (N - 1, 1, 0)
@@ -177,25 +185,11 @@ def test_files_that_need_a_change_are_rewritten(tmp_path: Path, clean: Path) -> 
     assert not ok(clean, timezone="Europe/Amsterdam")  # naive times are shifted to UTC
     assert not ok(clean, table="responses")
     assert not ok(clean, mapping=ColumnMapping(columns={"customer_id": "event_id"}))
-    extra = tmp_path / "extra.parquet"
-    duckdb.execute(
-        "COPY (SELECT *, 1 AS page FROM read_parquet($src)) TO $f (FORMAT parquet)",
-        {"src": str(clean), "f": str(extra)},
-    )
+    extra = _variant(clean, tmp_path / "extra.parquet", "*, 1 AS page")
     assert not ok(extra)  # an extra column goes into properties
-    narrow = tmp_path / "narrow.parquet"
-    duckdb.execute(
-        "COPY (SELECT * EXCLUDE (contact_id) FROM read_parquet($src)) TO $f (FORMAT parquet)",
-        {"src": str(clean), "f": str(narrow)},
-    )
-    assert not ok(narrow)
-    ms = tmp_path / "ms.parquet"
-    duckdb.execute(
-        'COPY (SELECT * REPLACE (CAST("timestamp" AS TIMESTAMP_MS) AS "timestamp") '
-        "FROM read_parquet($src)) TO $f (FORMAT parquet)",
-        {"src": str(clean), "f": str(ms)},
-    )
-    assert not ok(ms)  # another timestamp unit
+    assert not ok(_variant(clean, tmp_path / "narrow.parquet", "* EXCLUDE (contact_id)"))
+    ms = 'CAST("timestamp" AS TIMESTAMP_MS) AS "timestamp"'
+    assert not ok(_variant(clean, tmp_path / "ms.parquet", f"* REPLACE ({ms})"))  # another unit
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(adopt, "MAX_ROW_GROUP_ROWS", N - 1)
         assert not ok(clean)  # one row group of 1000 rows: too large
