@@ -264,10 +264,19 @@ def read_table(con: BaseBackend, name: str, files: list[Path]) -> ir.Table:
         from ..store.adopt import scan_sql
 
         # a view, as Ibis' own read_parquet makes (its con.sql fails on this DuckDB version)
-        view = f"klantreis_{name}_{abs(hash(tuple(paths))):x}"
+        view = _view_name(name, paths)
         con.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {scan_sql(name, paths, adopted)}")
         return con.table(view)
     return _spark_adopted(con, name, paths, adopted)
+
+
+def _view_name(name: str, paths: list[str]) -> str:
+    """A temp view's name for one table over exactly these files (the same files, the same
+    view: replacing it changes nothing a table read before relies on)."""
+    import hashlib
+
+    digest = hashlib.sha1("\n".join(paths).encode()).hexdigest()[:16]
+    return f"klantreis_{name}_{digest}"
 
 
 def _spark_adopted(con: BaseBackend, name: str, paths: list[str], adopted: Any) -> ir.Table:
@@ -294,7 +303,7 @@ def _spark_adopted(con: BaseBackend, name: str, paths: list[str], adopted: Any) 
     union = parts[0]
     for part in parts[1:]:
         union = union.unionByName(part)
-    view = f"klantreis_{name}_{abs(hash(tuple(paths))):x}"
+    view = _view_name(name, paths)
     union.createOrReplaceTempView(view)
     return con.table(view)
 
