@@ -14,22 +14,13 @@ import pytest
 import klantreis
 from klantreis.engine.sequence import AUTO_MIN_BYTES, build_index, index_mode
 from klantreis.engine.source import open_source
+from sequence_helpers import both
 
 
 @pytest.fixture(scope="module")
 def ws(simulated: Any) -> klantreis.Workspace:
     w: klantreis.Workspace = simulated("seq", customers=1500, seed=11)
     return w
-
-
-def _both(
-    monkeypatch: pytest.MonkeyPatch, ws: klantreis.Workspace, analysis: str, **options: object
-) -> tuple[klantreis.Result, klantreis.Result]:
-    monkeypatch.setenv("KLANTREIS_SEQUENCE_INDEX", "never")
-    sql = klantreis.analyze(ws, analysis, **options)
-    monkeypatch.setenv("KLANTREIS_SEQUENCE_INDEX", "always")
-    indexed = klantreis.analyze(ws, analysis, **options)
-    return sql, indexed
 
 
 def test_the_index_holds_every_event_in_sequence_order(
@@ -127,7 +118,7 @@ TRANSITIONS = [
 def test_transitions_are_the_same_on_the_index(
     ws: klantreis.Workspace, monkeypatch: pytest.MonkeyPatch, options: dict[str, object]
 ) -> None:
-    sql, indexed = _both(monkeypatch, ws, "transitions", **options)
+    sql, indexed = both(monkeypatch, ws, "transitions", **options)
     assert len(sql.frame) > 0
     pd.testing.assert_frame_equal(
         sql.frame.reset_index(drop=True), indexed.frame.reset_index(drop=True), check_dtype=False
@@ -149,7 +140,7 @@ SCORES = [
 def test_scores_are_the_same_on_the_responses_index(
     ws: klantreis.Workspace, monkeypatch: pytest.MonkeyPatch, options: dict[str, object]
 ) -> None:
-    sql, indexed = _both(monkeypatch, ws, "scores", **options)
+    sql, indexed = both(monkeypatch, ws, "scores", **options)
     assert len(sql.frame) > 0
     pd.testing.assert_frame_equal(sql.frame, indexed.frame, check_dtype=False, rtol=1e-9)
     assert sql.scope == indexed.scope
@@ -197,7 +188,7 @@ def test_the_channel_level_without_a_journey(
         }
     )
     w.ingest_events(events, progress=False)
-    sql, indexed = _both(monkeypatch, w, "transitions", level="channel")
+    sql, indexed = both(monkeypatch, w, "transitions", level="channel")
     got = {(r.source, r.target): int(r["count"]) for _, r in indexed.frame.iterrows()}
     assert got == {
         ("web", "mail"): 2,
