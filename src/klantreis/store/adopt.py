@@ -136,7 +136,8 @@ def check(
     are compared exactly (they decide between adopting, all duplicates and the direct path).
     """
     names = [str(f) for f in files]
-    if all(_clean_by_statistics(f) for f in files):
+    metas = [pq.ParquetFile(f).metadata for f in files]  # each footer read once
+    if all(_clean_by_statistics(m) for m in metas):
         failing = 0  # proven by the files' statistics: only the ids need reading
         row = work.execute(
             "SELECT count(*) - count(DISTINCT hash(event_id)) FROM read_parquet($f)", {"f": names}
@@ -160,18 +161,17 @@ def check(
                 {"f": names, "old": list(committed)},
             ).fetchall()[0][0]
         )
-    rows = [pq.ParquetFile(f).metadata.num_rows for f in files]
+    rows = [m.num_rows for m in metas]
     return AdoptCheck(rows, failing, repeated, clashing)
 
 
-def _clean_by_statistics(path: Path) -> bool:
+def _clean_by_statistics(meta: pq.FileMetaData) -> bool:
     """True when the column statistics of every row group prove the row checks pass: no
     NULL in the required columns, and no empty string anywhere (the smallest string is the
     empty one, so a minimum above it rules it out; a truncated minimum is still a lower
     bound). False when a statistic is missing or does not prove it: then the rows are read."""
     required = {"event_id", "customer_id", "timestamp", "event"}
     text = required - {"timestamp"} | set(_MAY_BE_NULL)
-    meta = pq.ParquetFile(path).metadata
     for i in range(meta.num_row_groups):
         group = meta.row_group(i)
         for j in range(group.num_columns):
