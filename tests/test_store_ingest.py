@@ -374,3 +374,18 @@ def test_timestamp_text_in_every_form(workspace, tmp_path, zone, expected):
     report = workspace.ingest_events(src, timezone=zone, progress=False)
     assert report.accepted == len(texts)
     assert rows(workspace)["timestamp"].tolist() == [pd.Timestamp(e) for e in expected]
+
+
+def test_a_damaged_parquet_file_is_a_clear_error_and_stores_nothing(workspace, tmp_path):
+    good = tmp_path / "good.parquet"
+    duckdb.execute(
+        "COPY (SELECT 'c1' AS customer_id, TIMESTAMP '2024-01-01' AS \"timestamp\", "
+        "'visit' AS event) TO $f (FORMAT parquet)",
+        {"f": str(good)},
+    )
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(good.read_bytes()[:100])  # cut off: no footer
+    with pytest.raises(IngestError, match=r"Cannot read '.*broken\.parquet' as Parquet"):
+        workspace.ingest_events(broken, progress=False)
+    assert workspace.data_files("events") == []
+    assert workspace.ingest_log().empty

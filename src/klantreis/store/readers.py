@@ -192,7 +192,13 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
                     except ValueError:
                         pass
     if base == "parquet":
-        names = set(pq.read_schema(path).names)
+        try:
+            names = set(pq.read_schema(path).names)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise IngestError(
+                f"Cannot read {str(path)!r} as Parquet: {exc}",
+                hint="the file is damaged or not Parquet; pass --format if its name misleads.",
+            ) from None
         if {"event_timestamp", "event_name", "event_params"} <= names:
             return "ga4"
     return base
