@@ -6,7 +6,9 @@ live in one module per group (``journeys``, ...) and are listed in ``COMMANDS`` 
 
 from __future__ import annotations
 
+import atexit
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -15,7 +17,7 @@ import click
 from .. import __version__
 from ..errors import KlantreisError
 
-__all__ = ["COMMANDS", "cli", "main"]
+__all__ = ["COMMANDS", "cli", "end_without_teardown", "main"]
 
 #: Each command and the modules that build it (each module has ``register(group)``). Modules
 #: are imported only when their command runs (or for ``--help``), so a command pays only for
@@ -101,5 +103,36 @@ def cli(ctx: click.Context, workspace: str | None, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
+_without_teardown: list[bool] = []
+
+
+def end_without_teardown() -> None:
+    """Lets the running command end its process without Python's interpreter teardown.
+
+    A command that has nothing left to write once it returns (an analysis: its output is printed,
+    its files closed) calls this. ``main`` then flushes the output, runs the ``atexit`` handlers
+    (coverage, logging, temporary directories) and calls ``os._exit``, skipping only the teardown:
+    Python clearing every module and collecting every object. With pandas, Numba and DuckDB
+    loaded that takes 0.3 s, a fifth of an analysis in a fresh process. Only ``main`` (the
+    ``klantreis`` command) does this; ``cli`` called in-process (tests, notebooks) never exits.
+    """
+    _without_teardown.append(True)
+
+
 def main(argv: list[str] | None = None) -> None:
-    cli.main(args=argv, prog_name="klantreis")
+    try:
+        cli.main(args=argv, prog_name="klantreis")
+    except SystemExit as exc:
+        if _without_teardown and (exc.code is None or isinstance(exc.code, int)):
+            _exit_now(exc.code or 0)
+        raise
+
+
+def _exit_now(code: int) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed, or a reader that went away (`| head`)
+            code = code or 1
+    atexit._run_exitfuncs()
+    os._exit(code)

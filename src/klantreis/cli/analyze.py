@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from ..errors import UsageError
+from . import end_without_teardown
 from .context import workspace_of
 from .output import emit, format_option
 
@@ -156,6 +157,7 @@ def _common(f: Callable[..., Any]) -> Callable[..., Any]:
 def _run(ctx: click.Context, analysis: str, params: dict[str, Any], options: dict[str, Any]) -> Any:
     import klantreis
 
+    end_without_teardown()
     query = {k: params[k] for k in COMMON_KEYS}
     query.update({k: v for k, v in options.items() if v is not None})
     return klantreis.analyze(workspace_of(ctx), analysis, engine=params["engine"], **query)

@@ -12,8 +12,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 __all__ = ["FORMATS", "emit", "format_option", "to_jsonable"]
 
@@ -127,6 +125,9 @@ def emit(data: Any, fmt: str, *, title: str | None = None, caption: str | None =
             writer.writerow({k: _csv_cell(r.get(k)) for k in columns})
         click.echo(buf.getvalue(), nl=False)
         return
+    from rich.console import Console  # only tables need rich (JSON and CSV start faster)
+    from rich.table import Table
+
     table = Table(title=title, caption=caption, show_lines=False, highlight=False)
     for c in columns:
         table.add_column(c, overflow="fold")

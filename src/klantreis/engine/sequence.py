@@ -638,8 +638,9 @@ def _node_codes(p: Prepared, index: SequenceIndex) -> tuple[np.ndarray, list[str
     if journey is None:  # only the channel level goes without a journey: the own channel
         return np.asarray(index.channel, dtype=np.int32), list(index.channels)
     tp_names = [t.id for t in journey.touchpoints]
-    if _has_property_rules(journey):
-        tp = np.asarray(index.touchpoint_codes(p.source, journey), dtype=np.int32)
+    tp: np.ndarray
+    if _has_property_rules(journey):  # the stored link column (int16), as it is
+        tp = index.touchpoint_codes(p.source, journey)
     else:  # links depend on event and channel only: link every pair once, then look up
         n_ch = len(index.channels) + 1
         if len(index.events) * n_ch > 2_000_000:
@@ -648,10 +649,12 @@ def _node_codes(p: Prepared, index: SequenceIndex) -> tuple[np.ndarray, list[str
         lut = link_pairs(
             p.source, journey, events, list(index.channels), tp_names, keep_in=index.path
         )
-        pair = np.asarray(index.event) * np.int32(n_ch)
-        pair += index.channel
-        pair += 1
-        tp = lut[pair]
+        from .kernels.common import code_of_pair
+
+        tp = np.empty(len(index.event), dtype=np.int32)  # lut[event * n_ch + channel + 1]
+        code_of_pair(
+            index.event, index.channel, np.r_[np.full(n_ch, -1, dtype=np.int32), lut], n_ch, tp
+        )
     return codes_at_level(level, journey, tp, tp_names, index.channel, list(index.channels))
 
 
@@ -720,7 +723,7 @@ def codes_at_level(
     (positions in ``tp_names``, -1: none) and channel codes (positions in ``channel_names``,
     -1: none), as ``linking.at_level`` defines the nodes; and the node names."""
     if level == "touchpoint":
-        return tp, tp_names
+        return np.asarray(tp, dtype=np.int32), tp_names
     by_id = {t.id: t for t in journey.touchpoints}
     if level == "stage":
         names = [s.id for s in journey.stages_in_order()]
@@ -732,13 +735,18 @@ def codes_at_level(
     tp_channels = {t.channel for t in journey.touchpoints if t.channel}
     names = sorted(set(channel_names) | tp_channels)
     code = {n: i for i, n in enumerate(names)}
-    own = np.array([*(code[c] for c in channel_names), -1], dtype=np.int32)
     of_tp = [
         code.get(by_id[n].channel, -1) if n in by_id and by_id[n].channel else -1 for n in tp_names
     ]
-    node = own[np.asarray(channel, dtype=np.int32)]
-    missing = node < 0
-    node[missing] = np.array([*of_tp, -1], dtype=np.int32)[tp[missing]]
+    # table[channel + 1, touchpoint + 1]: no channel (row 0) takes the touchpoint's
+    width = len(tp_names) + 1
+    table = np.empty((len(channel_names) + 1, width), dtype=np.int32)
+    table[0] = [-1, *of_tp]
+    table[1:] = np.array([code[c] for c in channel_names], dtype=np.int32)[:, None]
+    from .kernels.common import code_of_pair
+
+    node = np.empty(len(channel), dtype=np.int32)
+    code_of_pair(np.asarray(channel), np.asarray(tp), table.ravel(), width, node)
     return node, names
 
 

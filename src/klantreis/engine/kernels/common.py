@@ -11,7 +11,7 @@ import numpy as np
 
 from .jit import njit
 
-__all__ = ["customer_chunks", "link_in_order", "on_threads", "quantile_inplace"]
+__all__ = ["code_of_pair", "customer_chunks", "link_in_order", "on_threads", "quantile_inplace"]
 
 
 @njit(cache=True, nogil=True)
@@ -109,3 +109,14 @@ def link_in_order(  # pragma: no cover - compiled
         if v == not_linked:
             v = lut[event[i] * n_channels + channel[i] + 1]
         out[i] = v
+
+
+@njit(cache=True, nogil=True)
+def code_of_pair(  # pragma: no cover - compiled
+    first: np.ndarray, second: np.ndarray, table: np.ndarray, width: int, out: np.ndarray
+) -> None:
+    """Per row a code from two codes (-1: none) through a table in one pass:
+    ``out[i] = table[(first[i] + 1) * width + second[i] + 1]`` (``sequence.codes_at_level``:
+    the channel node from the row's channel and its touchpoint)."""
+    for i in range(out.shape[0]):
+        out[i] = table[(first[i] + 1) * width + second[i] + 1]

@@ -1,4 +1,4 @@
-"""Numba's ``njit`` for the kernels, with Numba's CPU target set up without importing SciPy.
+"""Numba's ``njit`` for the kernels, with two start-up costs of a new process taken out.
 
 When its CPU target loads, Numba imports ``numba.np.arraymath``, which imports ``scipy.linalg``
 only to note whether SciPy's BLAS is there (then ``np.convolve``/``np.correlate`` use it for
@@ -6,15 +6,26 @@ inner products): 0.2-0.3 s in every new process, a fifth of a CLI call, for func
 uses. In a process that has not imported ``scipy.linalg``, that module is therefore imported
 with it hidden; Numba then uses its own loop for those inner products (same numbers), and
 ``scipy.linalg`` stays importable as usual (``np.dot`` and ``np.linalg`` import it when
-compiled). A process that imported it already is left alone. Every kernel module imports
-``njit`` from here.
+compiled). A process that imported it already is left alone.
+
+Loading a kernel from Numba's on-disk cache first refreshes the whole CPU target: it imports
+and registers every typing and lowering rule Numba has (0.15-0.2 s, the largest part of a
+kernel's first call in a new process), which only compiling needs. Loading machine code needs
+the code generator and Numba's runtime (NRT). So, for the Numba version this was checked
+against (``_CHECKED``), a cache load here initialises the runtime and loads; a kernel that is
+not in the cache is compiled as before, and compiling refreshes the target itself
+(``CompilerBase.__init__``). ``tests/test_kernels_start.py`` runs every kernel in a new process
+against the same call in the test process. Another Numba version keeps Numba's own loading.
+Every kernel module imports ``njit`` from here.
 """
 
 from __future__ import annotations
 
 import sys
 
+import numba
 from numba import njit
+from numba.core import caching
 
 __all__ = ["njit"]
 
@@ -31,3 +42,20 @@ def _target_without_scipy() -> None:
 
 
 _target_without_scipy()
+
+#: The Numba versions whose cache loading ``_load_without_refresh`` was checked against.
+_CHECKED = ("0.68.",)
+
+
+def _load_without_refresh(self: caching.Cache, sig: object, target_context: object) -> object:
+    """``Cache.load_overload`` without refreshing the target's typing and lowering rules."""
+    from numba.core.runtime import rtsys
+
+    rtsys.initialize(target_context)
+    with self._guard_against_spurious_io_errors():
+        return self._load_overload(sig, target_context)
+    return None  # an I/O error swallowed: Numba compiles the kernel
+
+
+if numba.__version__.startswith(_CHECKED):
+    caching.Cache.load_overload = _load_without_refresh  # type: ignore[method-assign]
