@@ -31,8 +31,20 @@ def test_the_index_holds_every_event_in_sequence_order(
     assert index.n_events == len(events)
     assert index.n_customers == events.customer_id.nunique()
     assert index.events == sorted(events.event.unique())
-    # rows ordered by (customer_id, timestamp, event_id): decode and compare with pandas
-    want = events.sort_values(["customer_id", "timestamp", "event_id"]).reset_index(drop=True)
+    # each customer one run, customers in code order, a run in (timestamp, event_id) order:
+    # decode and compare with pandas
+    ids = index.customer_ids(np.arange(index.n_customers))
+    assert sorted(ids) == sorted(events.customer_id.unique())
+    # the simulator writes one file clustered by customer (c0, c1, ..., c10, ...): taken in its
+    # own order, with no sort, so the codes are not in id order
+    assert ids != sorted(ids)
+    assert (np.diff(np.asarray(index.cust)) >= 0).all()
+    code = events.customer_id.map({c: i for i, c in enumerate(ids)})
+    want = (
+        events.assign(code=code)
+        .sort_values(["code", "timestamp", "event_id"])
+        .reset_index(drop=True)
+    )
     got_customers = index.customer_ids(np.asarray(index.cust))
     assert got_customers == list(want.customer_id)
     assert [index.events[e] for e in index.event] == list(want.event)
@@ -237,6 +249,105 @@ def test_customer_numbering_carries_across_batches(tmp_path) -> None:
     table = pq.read_table(tmp_path / "customers.parquet")
     assert table.column("customer_id").to_pylist() == ["a", "b", "c", "d", "e"]
     assert table.column("code").to_pylist() == [0, 1, 2, 3, 4]
+
+
+def _build_both(tmp_path: Path, files: list[Path], monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Builds the index arrays of ``files`` as the build does and with the sort forced; requires
+    the same events (by origin), each customer's rows in the same order; returns whether the
+    build took the files in their own order (no sort)."""
+    import pyarrow.parquet as pq
+
+    from klantreis.engine import sequence
+
+    sorted_write = sequence._write_sorted
+    calls: list[int] = []
+
+    def spy(*args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        sorted_write(*args, **kwargs)
+
+    def build(name: str) -> dict[str, np.ndarray]:
+        out = tmp_path / "data" / "_index" / name
+        out.mkdir(parents=True)
+        sequence._write(files, out)
+        a = {f: np.load(out / f"{f}.npy") for f in ("cust", "ts", "event", "channel", "origin")}
+        ids = pq.read_table(out / "customers.parquet").column("customer_id").to_pylist()
+        assert (np.diff(a["cust"]) >= 0).all() and len(set(ids)) == len(ids)
+        o, by = a["origin"], {}
+        for f in ("ts", "event", "channel"):
+            by[f] = np.empty_like(a[f])
+            by[f][o] = a[f]
+        by["customer"] = np.empty(len(o), dtype=object)
+        by["customer"][o] = np.array(ids, dtype=object)[a["cust"]]
+        same = np.r_[False, a["cust"][1:] == a["cust"][:-1]]  # the row before, same customer
+        by["before"] = np.full(len(o), -1)
+        by["before"][o[same]] = np.r_[-1, o[:-1]][same]
+        return by
+
+    monkeypatch.setattr(sequence, "_write_sorted", spy)
+    monkeypatch.setattr(sequence, "BATCH_ROWS", 4)  # many batches: runs across batches
+    got = build("as-built")
+    clustered = not calls
+    monkeypatch.setattr(sequence, "_write_clustered", lambda *a, **k: False)
+    want = build("sorted")
+    for f in want:
+        assert np.array_equal(got[f], want[f]), f
+    return clustered
+
+
+def _events_file(tmp_path: Path, rows: list[tuple[str, int, str]]) -> Path:
+    """(customer, second, event id) rows as a canonical events file, in this order."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "data" / "events" / "events.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = len(rows)
+    table = pa.table(
+        {
+            "event_id": [r[2] for r in rows],
+            "customer_id": [r[0] for r in rows],
+            "timestamp": pa.array([r[1] * 1_000_000 for r in rows], pa.timestamp("us")),
+            "event": [["visit", "buy"][i % 2] for i in range(n)],
+            "channel": [["web", None, "shop"][i % 3] for i in range(n)],
+            "value": pa.array([float(i) if i % 4 else None for i in range(n)], pa.float64()),
+        }
+    )
+    pq.write_table(table, path)
+    return path
+
+
+CLUSTERED = [("b", 5, "b1"), ("b", 6, "b2"), ("b", 6, "b3"), ("a", 1, "a1"), ("a", 9, "a2")]
+CLUSTERED += [("c", i, f"c{i:02d}") for i in range(9)] + [("d", 3, "d1")]
+
+
+@pytest.mark.parametrize(
+    ("rows", "clustered"),
+    [
+        (CLUSTERED, True),  # customers not in id order, a tie in event id order
+        ([*CLUSTERED, ("b", 7, "b4")], False),  # b again, batches later
+        ([("a", 1, "a1"), ("b", 2, "b1"), ("a", 3, "a2")], False),  # a again in one batch
+        ([("a", 2, "a1"), ("a", 1, "a2"), ("b", 1, "b1")], False),  # out of time order
+        ([("a", 1, "a2"), ("a", 1, "a1"), ("b", 1, "b1")], False),  # a tie out of id order
+    ],
+    ids=["clustered", "again-later", "again-at-once", "time-order", "tie-order"],
+)
+def test_a_clustered_file_is_taken_in_its_own_order_and_others_are_sorted(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    rows: list[tuple[str, int, str]],
+    clustered: bool,
+) -> None:
+    files = [_events_file(tmp_path, rows)]
+    assert _build_both(tmp_path, files, monkeypatch) is clustered
+
+
+def test_two_files_are_sorted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = _events_file(tmp_path, CLUSTERED)
+    second = first.with_name("more.parquet")
+    first.rename(second)
+    files = [second, _events_file(tmp_path, [("e", 1, "e1"), ("a", 2, "a0")])]
+    assert _build_both(tmp_path, files, monkeypatch) is False
 
 
 def test_the_link_column_equals_the_sql_linking_of_every_event(
