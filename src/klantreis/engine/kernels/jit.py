@@ -12,9 +12,9 @@ Loading a kernel from Numba's on-disk cache first refreshes the whole CPU target
 and registers every typing and lowering rule Numba has (0.15-0.2 s, the largest part of a
 kernel's first call in a new process), which only compiling needs. Loading machine code needs
 the code generator and Numba's runtime (NRT). So, for the Numba version this was checked
-against (``_CHECKED``), a cache load here initialises the runtime and loads; a kernel that is
-not in the cache is compiled as before, and compiling refreshes the target itself
-(``CompilerBase.__init__``). ``tests/test_kernels_start.py`` runs every kernel in a new process
+against (``_CHECKED``), a kernel's cache load here initialises the runtime and loads; a kernel
+that is not in the cache is compiled as before, and compiling refreshes the target itself
+(``CompilerBase.__init__``). Only the caches of the kernels made by ``njit`` below do this. ``tests/test_kernels_start.py`` runs every kernel in a new process
 against the same call in the test process. Another Numba version keeps Numba's own loading.
 Every kernel module imports ``njit`` from here.
 """
@@ -22,9 +22,11 @@ Every kernel module imports ``njit`` from here.
 from __future__ import annotations
 
 import sys
+import types
+from collections.abc import Callable
+from typing import Any
 
 import numba
-from numba import njit
 from numba.core import caching
 
 __all__ = ["njit"]
@@ -57,5 +59,16 @@ def _load_without_refresh(self: caching.Cache, sig: object, target_context: obje
     return None  # an I/O error swallowed: Numba compiles the kernel
 
 
-if numba.__version__.startswith(_CHECKED):
-    caching.Cache.load_overload = _load_without_refresh  # type: ignore[method-assign]
+def njit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``numba.njit(**options)`` for a kernel; its cache (``cache=True``) loads without the
+    target refresh. Only the kernels' own caches: other Numba code in the process (a notebook's)
+    keeps Numba's loading."""
+
+    def compile_later(fn: Callable[..., Any]) -> Any:
+        dispatcher = numba.njit(**options)(fn)
+        cache = getattr(dispatcher, "_cache", None)
+        if numba.__version__.startswith(_CHECKED) and isinstance(cache, caching.Cache):
+            cache.load_overload = types.MethodType(_load_without_refresh, cache)  # type: ignore[method-assign]
+        return dispatcher
+
+    return compile_later
