@@ -113,6 +113,34 @@ def test_version_does_not_import_the_engine():
     assert done.stdout.strip().endswith("[]"), done.stdout + done.stderr
 
 
+def test_help_lists_the_commands_as_click_would_without_importing_them():
+    import inspect
+
+    import click
+
+    from klantreis.cli import COMMANDS, SUMMARIES, _load
+
+    code = (
+        "import sys; from klantreis.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print([m for m in sys.modules if m.startswith('klantreis.cli.') or m == 'pandas'])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip().endswith("[]"), done.stdout + done.stderr
+    assert "survey-link  Print a signed survey link" in done.stdout
+
+    assert set(SUMMARIES) == set(COMMANDS)
+    for name in COMMANDS:  # each summary is the first paragraph of the command's own help
+        own = inspect.cleandoc(_load(name).help or "").split("\n\n")[0].replace("\n", " ")
+        assert SUMMARIES[name] == own, name
+    real = click.Group(commands=[_load(name) for name in COMMANDS])
+    with click.Context(cli) as ctx:
+        want, got = click.HelpFormatter(), click.HelpFormatter()
+        real.format_commands(ctx, want)
+        cli.format_commands(ctx, got)
+    assert got.getvalue() == want.getvalue()
+
+
 def test_table_cells_read_as_a_person_reads_them():
     from klantreis.cli.output import _cell
 

@@ -20,7 +20,7 @@ from ..errors import KlantreisError
 __all__ = ["COMMANDS", "cli", "end_without_teardown", "main"]
 
 #: Each command and the modules that build it (each module has ``register(group)``). Modules
-#: are imported only when their command runs (or for ``--help``), so a command pays only for
+#: are imported only when their command runs (or for its ``--help``), so a command pays only for
 #: the libraries it uses: ``klantreis init`` never imports the engine.
 COMMANDS: dict[str, tuple[str, ...]] = {
     "init": ("klantreis.cli.journeys",),
@@ -43,6 +43,32 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "keys": ("klantreis.cli.web",),
     "share": ("klantreis.cli.web",),
     "survey-link": ("klantreis.cli.web",),
+}
+
+#: Each command's summary as ``klantreis --help`` lists it (the first paragraph of its help), so
+#: listing the commands imports none of their modules (that took 1 s: the web app, the
+#: renderers, the engine). ``tests/test_cli_basics.py`` requires each to be the command's own.
+SUMMARIES: dict[str, str] = {
+    "analyze": "Journey analytics: funnel, timing, transitions, paths, scores, gaps, pain points, pages, loyalty and coverage (see docs/analyses.md for every field).",
+    "demo": "Build a demo workspace in DIRECTORY with three journeys and simulated data, then serve it.",
+    "export": "Write everything held on CUSTOMER as JSON (every table, quarantine, caches).",
+    "forget": "Erase CUSTOMER from every table, the quarantine and caches; the erasure is audited.",
+    "ingest": "Bring measured data into the workspace: events, feedback, customers, accounts.",
+    "ingests": "The ingest log: every ingest with its status and counts, newest first.",
+    "init": "Create a workspace in DIRECTORY (default: the current directory).",
+    "journeys": "List the journeys in the workspace.",
+    "keys": "API keys (scopes: read, write, admin, collect).",
+    "map": "Draw the journey map of JOURNEY (an id in the workspace or a YAML file) to a file.",
+    "monitor": "KPIs per touchpoint over time; alert (webhook, e-mail) on significant change.",
+    "quarantine": "Rows that failed validation: list them (the default) or export them to fix and re-ingest.",
+    "report": "Write the journey report of JOURNEY: map, key figures, pain points, priorities, method.",
+    "serve": "Serve the web app and the HTTP API (with /openapi.json) of the workspace.",
+    "share": "Print a read-only share link to a journey's map.",
+    "simulate": "Simulate customers walking a journey; write events, responses, customers, accounts.",
+    "survey-link": "Print a signed survey link for an e-mail (carries the customer id; cannot be forged).",
+    "templates": "List the journey templates shipped with klantreis.",
+    "users": "Users of the web app (roles: viewer, editor, admin).",
+    "validate": "Check journey YAML FILES and report every problem (file, line, field, value, hint).",
 }
 
 _registered: dict[str, click.Group] = {}
@@ -70,6 +96,11 @@ class _Group(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return _load(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list as click writes it, from ``SUMMARIES`` (no command module loaded)."""
+        listed = [click.Command(name, help=SUMMARIES[name]) for name in self.list_commands(ctx)]
+        click.Group(commands=listed).format_commands(ctx, formatter)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
