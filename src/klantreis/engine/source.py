@@ -7,6 +7,8 @@ live. Column names and types follow :mod:`klantreis.store.schema`.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import tempfile
 import threading
 import time
@@ -323,6 +325,23 @@ class _Opened:
 
 _opened: dict[tuple[Any, ...], _Opened] = {}
 _opened_lock = threading.Lock()
+
+
+def _close_kept() -> None:
+    """Closes the kept sources' DuckDB connections (DuckDB then deletes its spill files) and
+    forgets them; at exit, also for a process that skips the interpreter's teardown (the CLI
+    runs the ``atexit`` handlers, then ``os._exit``)."""
+    with _opened_lock:
+        entries = list(_opened.values())
+        _opened.clear()
+    for entry in entries:
+        con = entry.source._con
+        if con is not None:
+            with contextlib.suppress(Exception):  # closing what is already closed
+                con.disconnect()
+
+
+atexit.register(_close_kept)
 #: A database file changed more recently than this is not trusted to show a later change by a
 #: different modification time (coarse file-system clocks): the registry is read again.
 _RACY_NS = 2_500_000_000
