@@ -121,39 +121,32 @@ def test_cli_ends_with_its_output_exit_code_and_atexit_handlers(
         "from klantreis.cli import main\n"
         "main(sys.argv[1:])\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, *argv, "--format", "json"],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=300,
-    )
+
+    def cli(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        kwargs.setdefault("capture_output", True)
+        return subprocess.run(
+            [sys.executable, "-c", script, *argv, *args],
+            text=True,
+            env=_env(),
+            timeout=300,
+            **kwargs,
+        )
+
+    done = cli("--format", "json")
     assert done.returncode == 0, done.stderr
     options = dict(CALLS["funnel"])
     expected = klantreis.analyze(ws, options.pop("analysis"), **options).records()
     assert json.loads(done.stdout) == json.loads(json.dumps(expected))
     assert "atexit ran, 0 sources kept" in done.stderr  # its DuckDB connection was closed
 
-    bad = subprocess.run(
-        [sys.executable, "-c", script, *argv, "--window", "soon"],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=300,
-    )
+    bad = cli("--window", "soon")
     assert bad.returncode == 2
     assert "Duration 'soon' is not understood" in bad.stderr
     assert "atexit ran" in bad.stderr
 
     out = tmp_path / "out.csv"  # output written to a file is complete at exit
-    done = subprocess.run(
-        [sys.executable, "-c", script, *argv, "--format", "csv"],
-        stdout=out.open("w"),
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(),
-        timeout=300,
-    )
+    with out.open("w") as fh:
+        done = cli("--format", "csv", capture_output=False, stdout=fh, stderr=subprocess.PIPE)
     assert done.returncode == 0, done.stderr
     lines = out.read_text().splitlines()
     assert lines[0].startswith("step,")
