@@ -119,7 +119,7 @@ def test_cli_ends_with_its_output_exit_code_and_atexit_handlers(
         "    print(f'atexit ran, {len(kept)} sources kept', file=sys.stderr)\n"
         "atexit.register(last)\n"
         "from klantreis.cli import main\n"
-        "main(sys.argv[1:])\n"
+        "main()\n"
     )
 
     def cli(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -143,6 +143,16 @@ def test_cli_ends_with_its_output_exit_code_and_atexit_handlers(
     assert bad.returncode == 2
     assert "Duration 'soon' is not understood" in bad.stderr
     assert "atexit ran" in bad.stderr
+
+    # main(argv) in a script: the process goes on after it (no early exit)
+    later = subprocess.run(
+        [sys.executable, "-c", "import sys\nfrom klantreis.cli import main\ntry:\n"
+         "    main(sys.argv[1:])\nexcept SystemExit as exc:\n    print('after', exc.code)\n",
+         *argv, "--format", "json"],
+        capture_output=True, text=True, env=_env(), timeout=300,
+    )  # fmt: skip
+    assert later.returncode == 0, later.stderr
+    assert later.stdout.rstrip().endswith("after 0")
 
     out = tmp_path / "out.csv"  # output written to a file is complete at exit
     with out.open("w") as fh:
