@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import numpy as np
 
-from ..store.database import INDEX_DIR
+from ..store.database import INDEX_DIR, sql_literal
 
 if TYPE_CHECKING:
     from ..model import Journey
@@ -454,7 +454,7 @@ def _write_sorted(
     numbering: _Numbering,
 ) -> None:
     """The arrays in ``(customer_id, timestamp, event_id)`` order, by one sort in DuckDB."""
-    listed = "[" + ", ".join("'" + n.replace("'", "''") + "'" for n in names) + "]"
+    listed = "[" + ", ".join(sql_literal(n) for n in names) + "]"
     con.execute(  # a view cannot take parameters: the file list as a literal
         f"CREATE TEMP VIEW ev AS SELECT * FROM read_parquet({listed}, filename = true, "
         "file_row_number = true, union_by_name = true)"  # adopted files: fewer columns
@@ -521,7 +521,7 @@ def _write_clustered(
         return False
 
     def enum(values: list[str]) -> str:
-        return "ENUM (" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+        return "ENUM (" + ", ".join(sql_literal(v) for v in values) + ")"
 
     con.execute(f"CREATE TYPE klantreis_event AS {enum(events)}")
     channel = "-1::SMALLINT"

@@ -326,6 +326,10 @@ class _Opened:
 _opened: dict[tuple[Any, ...], _Opened] = {}
 _opened_lock = threading.Lock()
 
+#: A database file changed more recently than this is not trusted to show a later change by a
+#: different modification time (coarse file-system clocks): the registry is read again.
+_RACY_NS = 2_500_000_000
+
 
 def _close_kept() -> None:
     """Closes the kept sources' DuckDB connections (DuckDB then deletes its spill files) and
@@ -342,9 +346,6 @@ def _close_kept() -> None:
 
 
 atexit.register(_close_kept)
-#: A database file changed more recently than this is not trusted to show a later change by a
-#: different modification time (coarse file-system clocks): the registry is read again.
-_RACY_NS = 2_500_000_000
 
 
 def _registered(ws: Workspace) -> dict[str, list[Path]]:

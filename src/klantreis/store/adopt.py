@@ -45,7 +45,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .database import Adopted, canonical_table
+from .database import Adopted, canonical_table, sql_literal
 from .mapping import ColumnMapping
 from .parquet import arrow_schema
 
@@ -190,28 +190,24 @@ def _clean_by_statistics(meta: pq.FileMetaData) -> bool:
     return True
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def scan_sql(table: str, files: Sequence[str | Path], adopted: Mapping[str, Adopted]) -> str:
     """A DuckDB relation (a parenthesised query) over committed files of ``table``: the
     canonical columns in canonical order, with the provenance of adopted files filled in.
 
     ``adopted`` maps the path of each adopted file, as given in ``files``, to its source.
     """
-    listed = "[" + ", ".join(_literal(str(f)) for f in files) + "]"
+    listed = "[" + ", ".join(sql_literal(str(f)) for f in files) + "]"
     mine = {str(f): adopted[str(f)] for f in files if str(f) in adopted}
     columns = [c.name for c in canonical_table(table).columns]
     if not mine:
         return f"(SELECT * FROM read_parquet({listed}))"
 
     def by_file(value: dict[str, str]) -> str:
-        cases = " ".join(f"WHEN {_literal(f)} THEN {v}" for f, v in value.items())
+        cases = " ".join(f"WHEN {sql_literal(f)} THEN {v}" for f, v in value.items())
         return f"CASE filename {cases} END"
 
     filled = {
-        "source_file": by_file({f: _literal(a.source_file) for f, a in mine.items()}),
+        "source_file": by_file({f: sql_literal(a.source_file) for f, a in mine.items()}),
         "source_line": "file_row_number + 1",
         "ingest_id": f"CAST({by_file({f: str(int(a.ingest_id)) for f, a in mine.items()})} "
         "AS BIGINT)",

@@ -42,6 +42,7 @@ __all__ = [
     "read_connection",
     "recover",
     "salt",
+    "sql_literal",
     "write_transaction",
 ]
 
@@ -129,6 +130,12 @@ class Adopted:
 def now_utc() -> dt.datetime:
     """The current time in UTC without a time zone (how the store keeps timestamps)."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def sql_literal(text: str) -> str:
+    """``text`` as a SQL string literal, for the few places DuckDB takes no parameter (a view's
+    file list, an ENUM's values)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def canonical_table(name: str) -> Table:

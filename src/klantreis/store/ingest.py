@@ -504,11 +504,9 @@ def _run(
             stager.close()
             with read_connection(ws.database_path) as con:
                 committed = committed_files(con, opts.table)
-            adopted: Outcome | None = _run_adopt(
-                work, plan, stager, opts, data_dir, committed, started
-            )
-            if adopted is not None:
-                outcome, reasons = adopted, list[ReasonCount]()
+            as_they_are = _run_adopt(work, plan, stager, opts, data_dir, committed, started)
+            if as_they_are is not None:
+                outcome, reasons = as_they_are, list[ReasonCount]()
             else:
                 outcome, reasons = _run_direct(
                     work, plan, stager, opts, data_dir, committed, started
@@ -555,6 +553,10 @@ def _run_adopt(
             for f in files
         )
 
+    def discard(paths: list[Path]) -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
     if opts.fmt not in (None, "parquet") or not qualify(plan.files):
         return None
     with _progress_bar(opts.progress, f"ingest {opts.table}: checking") as bar:
@@ -565,8 +567,7 @@ def _run_adopt(
         )
         _pause()
         if result is None or not (result.ok or result.all_committed):
-            for c in copies:
-                c.unlink(missing_ok=True)
+            discard(copies)
             return None
         done = sum(result.rows)
         stager.good_rows = done
@@ -574,15 +575,13 @@ def _run_adopt(
             rate = done / max(time.perf_counter() - started, 1e-9)
             bar[0].update(bar[1], completed=done, rate=f"{rate:,.0f} rows/s")
     if not result.ok:  # the same rows again: every row a duplicate, nothing to store
-        for c in copies:
-            c.unlink(missing_ok=True)
+        discard(copies)
         return Outcome([], 0, done)
-    kept = [(c, n) for c, n in zip(copies, result.rows, strict=True) if n]
-    for c, n in zip(copies, result.rows, strict=True):
-        if not n:
-            c.unlink(missing_ok=True)
-    sources = {c: str(f) for c, f in zip(copies, plan.files, strict=True)}
-    return Outcome(kept, done, 0, adopted={c: sources[c] for c, _ in kept})
+    rows = dict(zip(copies, result.rows, strict=True))
+    discard([c for c in copies if not rows[c]])
+    kept = [c for c in copies if rows[c]]
+    sources = dict(zip(copies, map(str, plan.files), strict=True))
+    return Outcome([(c, rows[c]) for c in kept], done, 0, adopted={c: sources[c] for c in kept})
 
 
 def _run_direct(

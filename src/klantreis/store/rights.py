@@ -22,6 +22,7 @@ import hashlib
 import json
 import secrets
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,6 @@ from .adopt import scan_sql
 from .database import (
     INDEX_DIR,
     STORE_TABLES,
-    adopted_files,
-    committed_files,
     now_utc,
     read_connection,
     salt,
@@ -121,21 +120,23 @@ def _map_entries(table: str) -> str:
     return f" REPLACE (map_entries({column}) AS {column})" if column else ""
 
 
+def _committed(ws: Any, tables: Sequence[str]) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    """The committed files of ``tables`` (absolute paths as text), and the adopted ones among
+    them (``Workspace.data_files_by_table``)."""
+    by_table = ws.data_files_by_table(list(tables))
+    files = {t: [str(p) for p in paths] for t, paths in by_table.items()}
+    adopted = {p: a for paths in by_table.values() for p, a in paths.adopted.items()}
+    return files, adopted
+
+
 def export_customer(ws: Any, customer_id: str) -> dict[str, Any]:
     """Every row held on ``customer_id`` as a JSON-ready dict (tables, quarantine, caches)."""
     cid = _check_id(customer_id)
-    data_dir: Path = ws.data_dir
     tables: dict[str, list[dict[str, Any]]] = {}
     quarantine: list[dict[str, Any]] = []
     caches: dict[str, list[dict[str, Any]]] = {}
+    files, adopted = _committed(ws, (*CUSTOMER_TABLES, "accounts"))
     with read_connection(ws.database_path) as con:
-        files = {
-            t: [str(data_dir / p) for p in committed_files(con, t)]
-            for t in (*CUSTOMER_TABLES, "accounts")
-        }
-        adopted = {
-            str(data_dir / p): a for t in CUSTOMER_TABLES for p, a in adopted_files(con, t).items()
-        }
         if con is not None:
             quarantine = _rows(
                 con,
@@ -200,27 +201,21 @@ def forget_customer(ws: Any, customer_id: str, *, command: str | None = None) ->
     cid = _check_id(customer_id)
     data_dir: Path = ws.data_dir
     with ws.write_lock(command=command):
-        with read_connection(ws.database_path) as con:
-            files = {t: committed_files(con, t) for t in CUSTOMER_TABLES}
-            adopted = {
-                str(data_dir / p): a
-                for t in CUSTOMER_TABLES
-                for p, a in adopted_files(con, t).items()
-            }
+        files, adopted = _committed(ws, CUSTOMER_TABLES)
         removed: dict[str, int] = {}
         replace: list[tuple[str, str | None, int, int, str]] = []  # old, new, rows, bytes, table
         work = duckdb.connect()
         work.execute("SET enable_progress_bar = false")
         try:
-            for t, rels in files.items():
+            for t, paths in files.items():
                 removed[t] = 0
-                if not rels:
+                if not paths:
                     continue
                 hits = work.execute(
                     "SELECT filename, count(*) FROM read_parquet($f, filename = true, "
                     "union_by_name = true) "
                     "WHERE customer_id = $id GROUP BY filename ORDER BY filename",
-                    {"f": [str(data_dir / r) for r in rels], "id": cid},
+                    {"f": paths, "id": cid},
                 ).fetchall()
                 for filename, n in hits:
                     removed[t] += int(n)
