@@ -50,12 +50,46 @@ def test_the_index_holds_every_event_in_sequence_order(
     assert [index.events[e] for e in index.event] == list(want.event)
     micros = want.timestamp.astype("datetime64[us]").astype("int64").to_numpy()
     assert np.array_equal(np.asarray(index.ts), micros)
+    assert np.array_equal(np.asarray(index.t_s), _duckdb_seconds(micros))
     channels = [index.channels[c] if c >= 0 else None for c in index.channel]
     assert channels == [None if pd.isna(c) else c for c in want.channel]
     assert np.array_equal(np.isnan(index.value), want.value.isna().to_numpy())
     # each customer is one run: starts[c]..starts[c+1]
     assert index.starts[0] == 0 and index.starts[-1] == index.n_events
     assert (np.diff(index.starts) > 0).all()
+
+
+def _duckdb_seconds(micros: np.ndarray) -> np.ndarray:
+    """``t_s`` as the SQL path defines it: ``CAST(epoch(timestamp) AS BIGINT)`` in DuckDB."""
+    import duckdb
+    import pyarrow as pa
+
+    con = duckdb.connect()
+    con.register("t", pa.table({"us": pa.array(micros, pa.int64())}))
+    sql = "SELECT CAST(epoch(make_timestamp(us)) AS BIGINT) AS s FROM t"
+    return con.sql(sql).to_arrow_table().column("s").to_numpy()
+
+
+def test_whole_seconds_round_as_the_sql_path() -> None:
+    from klantreis.engine.sequence import whole_seconds
+
+    second = 1_000_000
+    edges = [0, 1, 499_999, 500_000, 500_001, 1_500_000, 2_500_000, second - 1]
+    day = 1_700_000_000 * second
+    micros = np.array(
+        [*edges, *(day + e for e in edges), *(-e for e in edges), *(-day - e for e in edges)]
+    )
+    # half a second rounds to the even second (2.5 s -> 2, 1.5 s -> 2), as DuckDB's cast does
+    assert whole_seconds(np.array([500_000, 1_500_000, 2_500_000, -2_500_000])).tolist() == [
+        0,
+        2,
+        2,
+        -2,
+    ]
+    assert np.array_equal(whole_seconds(micros), _duckdb_seconds(micros))
+    rng = np.random.default_rng(7)
+    wide = rng.integers(-(2**52), 2**52, 200_000)
+    assert np.array_equal(whole_seconds(wide), _duckdb_seconds(wide))
 
 
 def test_a_new_ingest_makes_a_new_version_and_drops_the_old_one(

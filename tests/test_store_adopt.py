@@ -130,6 +130,22 @@ def test_the_same_file_again_adds_nothing(tmp_path: Path, clean: Path) -> None:
     assert len(_stored(ws)) == N
 
 
+def test_an_id_repeated_within_the_file_is_rewritten_once(tmp_path: Path, clean: Path) -> None:
+    twice = tmp_path / "twice.parquet"  # e7's row again at the end: 1001 rows, 1000 ids
+    duckdb.execute(
+        "COPY (SELECT * FROM read_parquet($src) UNION ALL "
+        "SELECT * FROM read_parquet($src) WHERE event_id = 'e7') TO $f (FORMAT parquet)",
+        {"src": str(clean), "f": str(twice)},
+    )
+    assert adopt._clean_by_statistics(pq.ParquetFile(twice).metadata)  # only the ids decide
+    ws = init_workspace(tmp_path / "ws")
+    report = ws.ingest_events(twice, progress=False)
+    assert (report.accepted, report.duplicates, report.adopted) == (N, 1, 0)
+    stored = _stored(ws)
+    assert len(stored) == N and stored["event_id"].is_unique
+    assert stored.set_index("event_id").loc["e7", "source_line"] == 8  # the first row wins
+
+
 def test_an_overlapping_file_is_rewritten_without_its_duplicates(
     tmp_path: Path, clean: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -478,9 +478,7 @@ def _write_sorted(
     # as the sorted stream passes (one sort instead of a DISTINCT, a numbering sort and a
     # join: 0.4–0.6 s less at 10M events)
     reader = con.sql(
-        "SELECT e.customer_id AS customer_id, epoch_us(e.timestamp) AS ts, "
-        # whole seconds exactly as the SQL path computes them (linking.at_level)
-        "CAST(epoch(e.timestamp) AS BIGINT) AS t_s, d.ecode AS event, "
+        "SELECT e.customer_id AS customer_id, epoch_us(e.timestamp) AS ts, d.ecode AS event, "
         "coalesce(h.chcode, -1::SMALLINT) AS channel, e.value AS value, "
         "f.offset_ + e.file_row_number AS origin "
         "FROM ev e JOIN edict d USING (event) "
@@ -492,8 +490,9 @@ def _write_sorted(
         for batch in reader:
             columns = {"cust": numbering.codes(batch.column("customer_id"))}
             for name in _DTYPES:
-                if name != "cust":
+                if name not in ("cust", "t_s"):
                     columns[name] = batch.column(name).to_numpy(zero_copy_only=False)
+            columns["t_s"] = whole_seconds(columns["ts"])
             arrays.write(columns)
     finally:
         arrays.close()
@@ -532,13 +531,14 @@ def _write_clustered(
     # check below makes sure of it
     reader = con.sql(
         "SELECT customer_id, hash(customer_id) AS id_hash, epoch_us(timestamp) AS ts, "
-        "CAST(epoch(timestamp) AS BIGINT) AS t_s, "
         f"enum_code(event::klantreis_event)::INTEGER AS event, {channel} AS channel, "
         "value, file_row_number AS origin FROM read_parquet($f, file_row_number = true)",
         params={"f": name},
     ).to_arrow_reader(BATCH_ROWS)
     arrays = _Arrays(out, n)
-    starts: list[np.ndarray] = []  # per batch the sorted id hashes of the customers it starts
+    from .kernels.distinct import repeated_count
+
+    starts: list[np.ndarray] = []  # per batch the id hashes of the customers it starts
     ties: list[np.ndarray] = []  # rows with the customer and timestamp of the row before
     last_ts = 0
     try:
@@ -549,8 +549,8 @@ def _write_clustered(
                 return False
             cust = numbering.codes(batch.column("customer_id"))
             new = numbering.new
-            hashes = np.sort(batch.column("id_hash").to_numpy()[new])
-            if (hashes[1:] == hashes[:-1]).any():
+            hashes = batch.column("id_hash").to_numpy()[new]
+            if repeated_count(hashes.copy()):
                 return False  # a customer met twice (or two ids with one hash: sort them)
             starts.append(hashes)
             ts = batch.column("ts").to_numpy()
@@ -559,14 +559,14 @@ def _write_clustered(
                 return False  # a customer's events out of time order
             ties.append(np.flatnonzero(~new & (ts == before)) + arrays.rows)
             last_ts = ts[-1] if m else last_ts
-            columns = {"cust": cust, "origin": origin}
-            for column in ("ts", "t_s", "event", "channel", "value"):
+            columns = {"cust": cust, "origin": origin, "ts": ts, "t_s": whole_seconds(ts)}
+            for column in ("event", "channel", "value"):
                 columns[column] = batch.column(column).to_numpy(zero_copy_only=False)
             arrays.write(columns)
     finally:
         arrays.close()
-    hashes = np.sort(np.concatenate(starts)) if starts else np.empty(0, np.uint64)
-    if arrays.rows != n or (hashes[1:] == hashes[:-1]).any():
+    hashes = np.concatenate(starts) if starts else np.empty(0, np.uint64)
+    if arrays.rows != n or repeated_count(hashes):
         return False  # a customer met in two batches (or two ids with one hash)
     tied = np.concatenate(ties) if ties else np.empty(0, np.int64)
     return len(tied) == 0 or _in_event_id_order(con, name, tied)
@@ -641,7 +641,9 @@ class _Numbering:
                 "code": pa.array(np.arange(self.next, dtype=np.int32)),
             }
         )
-        pq.write_table(table, path)
+        # ids are mostly distinct: a dictionary would be tried and dropped (0.2 s against
+        # 0.05 s for 1.2M ids)
+        pq.write_table(table, path, use_dictionary=False)
         return self.next
 
 
@@ -760,6 +762,13 @@ def _has_property_rules(journey: Journey | None) -> bool:
     if journey is None:
         return False
     return any(rule.properties for tp in journey.touchpoints for rule in tp.match)
+
+
+def whole_seconds(ts: np.ndarray) -> np.ndarray:
+    """Microseconds since the epoch as whole seconds, exactly as the SQL path computes ``t_s``
+    (``CAST(epoch(timestamp) AS BIGINT)`` on DuckDB: the seconds as a double, rounded half to
+    even). In NumPy per batch, 0.15 s less at 10M events than in the build's query."""
+    return np.rint(ts / 1e6).astype(np.int64)
 
 
 def micros(moment: Any) -> int:
