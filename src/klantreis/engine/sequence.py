@@ -436,7 +436,7 @@ class _Arrays:
 
     def write(self, columns: dict[str, Any]) -> None:
         for name, fh in self.files.items():
-            fh.write(np.ascontiguousarray(columns[name], dtype=_DTYPES[name]).tobytes())
+            fh.write(np.ascontiguousarray(columns[name], dtype=_DTYPES[name]).data)  # no copy
         self.rows += len(columns["cust"])
 
     def close(self) -> None:
@@ -622,13 +622,14 @@ class _Numbering:
             new[1:] = pc.not_equal(later, earlier).to_numpy(zero_copy_only=False)
         if n and self.last is not None:
             new[0] = ids[0].as_py() != self.last
-        codes = self.next - 1 + np.cumsum(new, dtype=np.int64)
+        codes = np.cumsum(new, dtype=np.int32)
+        codes += self.next - 1
         if n:
             self.ids.append(ids.filter(pa.array(new)))
             self.last = ids[n - 1].as_py()
             self.next = int(codes[-1]) + 1
         self.new = new
-        return codes.astype(np.int32)
+        return codes
 
     def write(self, path: Path) -> int:
         import pyarrow as pa
@@ -768,7 +769,8 @@ def whole_seconds(ts: np.ndarray) -> np.ndarray:
     """Microseconds since the epoch as whole seconds, exactly as the SQL path computes ``t_s``
     (``CAST(epoch(timestamp) AS BIGINT)`` on DuckDB: the seconds as a double, rounded half to
     even). In NumPy per batch, 0.15 s less at 10M events than in the build's query."""
-    return np.rint(ts / 1e6).astype(np.int64)
+    seconds = ts / 1e6
+    return np.rint(seconds, out=seconds).astype(np.int64)
 
 
 def micros(moment: Any) -> int:
