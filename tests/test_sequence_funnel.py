@@ -4,6 +4,7 @@ falls back to SQL."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,30 @@ def test_funnel_is_the_same_on_the_index(
     sql, indexed = _both(monkeypatch, ws, **options)
     assert sql.expr is not None and indexed.expr is None  # the index path answered
     _assert_same(sql, indexed)
+
+
+def test_a_step_no_event_is_called_is_noted_on_both_paths(
+    ws: klantreis.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps = ["ad_click", "no_such_event", "purchase", "nope"]
+    for result in _both(monkeypatch, ws, level="event", steps=steps):
+        assert result.meta["steps_not_in_data"] == ["no_such_event", "nope"]
+        assert result.meta["notes"] == [
+            "No event called 'no_such_event', 'nope' occurs in the data: check the spelling."
+        ]
+    # an event that exists but nobody reached in the period is not noted
+    for result in _both(monkeypatch, ws, level="event", steps=STEPS, since="2031-01-01"):
+        assert result.frame["customers"].sum() == 0 and "notes" not in result.meta
+    # the CLI says it on stderr; the JSON on stdout stays the rows
+    from click.testing import CliRunner
+
+    from klantreis.cli import cli
+
+    args = ["-w", str(ws.root), "analyze", "funnel", "--level", "event", "--format", "json"]
+    out = CliRunner().invoke(cli, [*args, "--steps", "ad_click,nope"])
+    assert out.exit_code == 0, out.output
+    assert "Note: No event called 'nope' occurs in the data" in out.stderr
+    assert json.loads(out.stdout)[1]["customers"] == 0
 
 
 def test_the_benchmark_funnel_converts(

@@ -164,6 +164,8 @@ def _run(ctx: click.Context, analysis: str, params: dict[str, Any], options: dic
 
 
 def _show(result: Any, params: dict[str, Any]) -> None:
+    for note in result.meta.get("notes") or ():  # on stderr: JSON and CSV output stay clean
+        click.echo(f"Note: {note}", err=True)
     fmt = params["fmt"]
     if params["full"]:
         click.echo(result.to_json())

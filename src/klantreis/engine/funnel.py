@@ -42,7 +42,7 @@ from .funnel_options import (
     time_conditions,
 )
 from .lazy import ibis, ir
-from .linking import node_order
+from .linking import at_level, node_order
 from .query import Prepared, Query, prepare
 from .results import Result
 from .sequence import Selection, micros, select
@@ -103,6 +103,7 @@ class FunnelQuery(Query):
         if fast is not None:
             raw = self._raw_indexed(p, fast, specs)
             frame = _finish(raw, steps, breakdown=self.breakdown is not None, optional=optional)
+            self._note_unseen(p, steps, frame, meta, fast.names)
             return self._result(p, steps, frame, meta, None)
         chain, excluded = self._chain_parts(p, steps)
         parts = []
@@ -123,7 +124,38 @@ class FunnelQuery(Query):
             meta["exclude"] = [as_exclude(e).to_dict() for e in self.exclude or ()]
             counted = excluded.select("customer_id").distinct()
             meta["excluded_customers"] = int(source.execute(counted.count()))
+        self._note_unseen(p, steps, frame, meta, None)
         return self._result(p, steps, frame, meta, expr)
+
+    def _note_unseen(
+        self,
+        p: Prepared,
+        steps: Sequence[str],
+        frame: pd.DataFrame,
+        meta: dict[str, Any],
+        names: Sequence[str] | None,
+    ) -> None:
+        """Steps no customer reached whose name occurs nowhere in the data at this level (a
+        typo in ``--steps nope`` would otherwise read as "0 customers"): listed in
+        ``meta["steps_not_in_data"]`` and ``meta["notes"]``. Only at a level the journey does
+        not name (its nodes are checked before the run); ``names``: the level's names in the
+        sequence index, else one query over the steps' nodes (all customers, any time)."""
+        if node_order(p.journey, p.level):
+            return
+        reached = frame.groupby("step")["customers"].sum().to_dict() if len(frame) else {}
+        empty = [s for s in dict.fromkeys(steps) if int(reached.get(s, 0)) == 0]
+        if not empty:
+            return
+        if names is None:
+            nodes = at_level(p.source.events, p.journey, p.level, only_nodes=empty)
+            names = [str(n) for n in p.source.execute(nodes.select("node").distinct())["node"]]
+        unseen = [s for s in empty if s not in set(names)]
+        if unseen:
+            meta["steps_not_in_data"] = unseen
+            quoted = ", ".join(repr(s) for s in unseen)
+            meta.setdefault("notes", []).append(
+                f"No {p.level} called {quoted} occurs in the data: check the spelling."
+            )
 
     def _result(
         self,
