@@ -13,7 +13,8 @@ version of the data and kept as plain arrays (NumPy ``.npy`` files, memory-mappe
 ``event``      int32        the event name's code (``meta.json`` ``events``)
 ``channel``    int16        the channel's code (``meta.json`` ``channels``); -1 = no channel
 ``value``      float64      the event's value; NaN = none
-``origin``     int64        the row's position in the registered files (derived columns)
+``origin``     int64        the row's position in the registered files (derived columns);
+                            no file when the build took the file in its own order
 =============  ===========  ===============================================================
 
 42 bytes per event. Each customer's events are one contiguous run of rows (``starts``) in
@@ -180,6 +181,14 @@ class SequenceIndex:
             self._customer_ids = pq.read_table(self.customers_file).column("customer_id")
         return [str(c) for c in self._customer_ids.take(np.asarray(codes, dtype=np.int64))]
 
+    def origin(self) -> np.ndarray:
+        """Each row's position in the registered files (``origin.npy``; a build that took the
+        file in its own order writes none: row *i* is then position *i*)."""
+        stored = self.path / f"{_ORIGIN}.npy"
+        if stored.exists():
+            return np.load(stored, mmap_mode="r")
+        return np.arange(self.n_events, dtype=np.int64)
+
     @classmethod
     def load(cls, path: Path) -> SequenceIndex:
         meta = json.loads((path / "meta.json").read_text())
@@ -251,7 +260,7 @@ class SequenceIndex:
                 codes = pc.index_in(got.column("touchpoint"), value_set=ids)
                 rows = got.column("file_row_number").to_numpy() + int(offset)
                 scattered[rows] = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False)
-        origin = np.load(self.path / f"{_ORIGIN}.npy", mmap_mode="r")
+        origin = self.origin()
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
         in_order = np.empty(len(origin), dtype=np.int16)
         if candidates is not None:
@@ -429,10 +438,11 @@ class _Arrays:
     through a memory map: written pages of a map count as the process's memory (at 100M events
     the map's 4 GB came on top of DuckDB's sort)."""
 
-    def __init__(self, out: Path, n: int) -> None:
+    def __init__(self, out: Path, n: int, *, origin: bool = True) -> None:
         self.n = n
         self.rows = 0
-        self.files = {name: _npy_writer(out / f"{name}.npy", dt, n) for name, dt in _DTYPES.items()}
+        names = [name for name in _DTYPES if origin or name != _ORIGIN]
+        self.files = {name: _npy_writer(out / f"{name}.npy", _DTYPES[name], n) for name in names}
 
     def write(self, columns: dict[str, Any]) -> None:
         for name, fh in self.files.items():
@@ -535,7 +545,7 @@ def _write_clustered(
         "value, file_row_number AS origin FROM read_parquet($f, file_row_number = true)",
         params={"f": name},
     ).to_arrow_reader(BATCH_ROWS)
-    arrays = _Arrays(out, n)
+    arrays = _Arrays(out, n, origin=False)  # row i is row i of the file: no origin.npy
     from .kernels.distinct import repeated_count
 
     starts: list[np.ndarray] = []  # per batch the id hashes of the customers it starts
