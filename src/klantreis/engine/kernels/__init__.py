@@ -14,7 +14,9 @@ Every kernel reads a *selection*: per index row ``node`` (int32, -1 = not a node
 rows whose customer is in ``keep_customer``, whose channel + 1 is in ``keep_channel`` and whose
 timestamp lies in ``[since, until)``. Durations are in whole seconds (``t_s``).
 
-One module per analysis (``kernels.transitions``, …) plus ``kernels.common``; each imports
+One module per analysis (``kernels.transitions``, …) plus ``kernels.common``, and
+``kernels.distinct``, which reads no selection: it counts repeated 64-bit hashes for the ingest's
+event id check (``store/adopt.py``) and the index build's run-start check. Each imports
 Numba, so import them only where a kernel runs (the SQL path never needs Numba), and keep this
 package's ``__init__`` free of imports.
 """
