@@ -559,8 +559,8 @@ def _write_clustered(
                 return False
             cust = numbering.codes(batch.column("customer_id"))
             new = numbering.new
-            hashes = batch.column("id_hash").to_numpy()[new]
-            if repeated_count(hashes.copy()):
+            hashes = batch.column("id_hash").to_numpy()[new]  # a copy: the count reorders it
+            if repeated_count(hashes):
                 return False  # a customer met twice (or two ids with one hash: sort them)
             starts.append(hashes)
             ts = batch.column("ts").to_numpy()
