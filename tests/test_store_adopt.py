@@ -132,9 +132,11 @@ def test_the_same_file_again_adds_nothing(tmp_path: Path, clean: Path) -> None:
 
 def test_an_id_repeated_within_the_file_is_rewritten_once(tmp_path: Path, clean: Path) -> None:
     twice = tmp_path / "twice.parquet"  # e7's row again at the end: 1001 rows, 1000 ids
+    rows = "read_parquet($src, file_row_number = true)"
     duckdb.execute(
-        "COPY (SELECT * FROM read_parquet($src) UNION ALL "
-        "SELECT * FROM read_parquet($src) WHERE event_id = 'e7') TO $f (FORMAT parquet)",
+        f"COPY (SELECT * EXCLUDE (k, file_row_number) FROM (SELECT *, 0 AS k FROM {rows} "
+        f"UNION ALL SELECT *, 1 AS k FROM {rows} WHERE event_id = 'e7') "
+        "ORDER BY k, file_row_number) TO $f (FORMAT parquet)",
         {"src": str(clean), "f": str(twice)},
     )
     assert adopt._clean_by_statistics(pq.ParquetFile(twice).metadata)  # only the ids decide
