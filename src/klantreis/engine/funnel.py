@@ -149,7 +149,8 @@ class FunnelQuery(Query):
         if names is None:
             nodes = at_level(p.source.events, p.journey, p.level, only_nodes=empty)
             names = [str(n) for n in p.source.execute(nodes.select("node").distinct())["node"]]
-        unseen = [s for s in empty if s not in set(names)]
+        known = set(names)
+        unseen = [s for s in empty if s not in known]
         if unseen:
             meta["steps_not_in_data"] = unseen
             quoted = ", ".join(repr(s) for s in unseen)

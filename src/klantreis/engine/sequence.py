@@ -569,7 +569,7 @@ def _write_clustered(
                 return False  # a customer's events out of time order
             ties.append(np.flatnonzero(~new & (ts == before)) + arrays.rows)
             last_ts = ts[-1] if m else last_ts
-            columns = {"cust": cust, "origin": origin, "ts": ts, "t_s": whole_seconds(ts)}
+            columns = {"cust": cust, "ts": ts, "t_s": whole_seconds(ts)}  # origin: the row
             for column in ("event", "channel", "value"):
                 columns[column] = batch.column(column).to_numpy(zero_copy_only=False)
             arrays.write(columns)
